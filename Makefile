@@ -1,0 +1,53 @@
+# modeld developer entry points. `make run` and `make test` do all setup.
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CONFIG ?= configs/models.yaml
+HOST ?= 127.0.0.1
+PORT ?= 8080
+LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
+SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
+
+.PHONY: all setup configure build run test models tidy format clean bench bench-quick
+
+all: build
+
+# Debian packages + pinned llama.cpp (cached outside the clone; a no-op once done).
+setup:
+	@mkdir -p $(BUILD)
+	@scripts/setup.sh > $(LLAMA_PREFIX_FILE).tmp && mv $(LLAMA_PREFIX_FILE).tmp $(LLAMA_PREFIX_FILE)
+
+configure: setup
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_PREFIX_PATH="$$(cat $(LLAMA_PREFIX_FILE));$(CMAKE_PREFIX_PATH)" >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+models: build
+	@scripts/models.sh demo test
+
+run: build
+	@scripts/models.sh demo
+	bin/modeld --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+test: build
+	@scripts/models.sh test
+	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j1
+
+tidy: configure
+	@clang-format -i $(SOURCES)
+	@clang-format --dry-run -Werror $(SOURCES)
+	@clang-tidy -p $(BUILD) --quiet $(filter %.cpp,$(filter-out %_test.cpp,$(SOURCES))) 2>/dev/null
+
+format:
+	@clang-format -i $(SOURCES)
+
+bench: build
+	@scripts/bench.sh $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(MODELS),--models $(MODELS))
+
+bench-quick: build
+	@scripts/bench.sh --quick $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(MODELS),--models $(MODELS))
+
+clean:
+	rm -rf $(BUILD) bin

@@ -1,0 +1,122 @@
+// modeld: wiring only. Flags, config, the llama.cpp backend, the manager and
+// the HTTP server; then wait for SIGINT/SIGTERM and shut down in order.
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "internal/httpapi/api_context.h"
+#include "internal/httpapi/native_api.h"
+#include "internal/httpapi/router.h"
+#include "internal/httpapi/server.h"
+#include "internal/llm/llama_backend.h"
+#include "internal/log/log.h"
+#include "internal/manager/log_observer.h"
+#include "internal/manager/manager.h"
+#include "internal/registry/registry.h"
+
+namespace {
+
+struct Flags {
+  std::string config = "configs/models.yaml";
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string log_level = "info";
+  int threads = 0;
+};
+
+std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg) {
+  std::vector<modeld::llm::LoadSpec> specs;
+  for (const auto& m : reg.models()) {
+    specs.push_back({m.id, m.path, m.ctx_size, m.threads, m.n_gpu_layers, m.chat_template});
+  }
+  return specs;
+}
+
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace log = modeld::log;
+  // Signals are taken by sigwait on this thread; every thread started later
+  // inherits the mask, so none of them is interrupted.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Flags flags;
+  CLI::App app{"modeld: one llama.cpp model in-process, switched per request"};
+  app.set_version_flag("--version", "modeld " MODELD_VERSION);
+  app.add_option("--config", flags.config, "model registry (YAML)")->envname("MODELD_CONFIG");
+  app.add_option("--host", flags.host, "address to listen on")->envname("MODELD_HOST");
+  app.add_option("--port", flags.port, "port to listen on (0: any free port)")
+      ->envname("MODELD_PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--log-level", flags.log_level, "debug, info, warn or error")
+      ->envname("MODELD_LOG_LEVEL");
+  app.add_option("--threads", flags.threads, "llama.cpp threads (0: one per core)")
+      ->envname("MODELD_THREADS")
+      ->check(CLI::Range(0, 1024));
+  CLI11_PARSE(app, argc, argv);
+
+  if (auto st = log::SetLevel(flags.log_level); !st.ok()) {
+    log::Error("invalid --log-level", {{"error", st.message()}});
+    return 2;
+  }
+  auto reg = modeld::registry::Registry::LoadFile(flags.config);
+  if (!reg.ok()) {
+    log::Error("invalid config: " + reg.status().message(), {{"config", flags.config}});
+    return 2;
+  }
+  for (const auto& m : reg->models()) {
+    if (!m.exists) log::Warn("model file missing", {{"model", m.id}, {"path", m.path}});
+  }
+
+  auto backend = modeld::llm::LlamaBackend::Create(flags.threads);
+  modeld::manager::LogObserver observer;
+  modeld::manager::Manager manager(
+      *backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())}, &observer);
+
+  modeld::httpapi::Router router;
+  modeld::httpapi::Limits limits;
+  limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
+  modeld::httpapi::Server server(router, limits);
+  modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor()};
+  modeld::httpapi::RegisterNativeRoutes(router, ctx);
+
+  auto port = server.Listen(flags.host, flags.port);
+  if (!port.ok()) {
+    log::Error("cannot start", {{"error", port.status().message()}});
+    return 1;
+  }
+  log::Info("listening", {{"host", flags.host},
+                          {"port", *port},
+                          {"config", flags.config},
+                          {"version", MODELD_VERSION},
+                          {"default_model", std::string(reg->default_model())}});
+  manager.Start(std::string(reg->default_model()));
+  server.Run();
+
+  const int sig = WaitForSignal();
+  log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  server.StopAccepting();
+  manager.Shutdown();  // ends streams with shutting_down and frees the model
+  server.Stop(std::chrono::milliseconds(3000));
+  log::Info("stopped");
+  return 0;
+}

@@ -1,0 +1,46 @@
+#include "internal/httpapi/error_mapping.h"
+
+#include <nlohmann/json.hpp>
+
+namespace modeld::httpapi {
+
+int HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return 200;
+    case Code::kInvalidRequest: return 400;
+    case Code::kUnsupportedParameter: return 400;
+    case Code::kTemplateError: return 400;
+    case Code::kModelNotFound: return 404;
+    case Code::kPayloadTooLarge: return 413;
+    case Code::kNoModelLoaded: return 409;
+    case Code::kCancelled: return 409;
+    case Code::kQueueFull: return 503;
+    case Code::kShuttingDown: return 503;
+    case Code::kLoadFailed: return 500;
+    case Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+int RetryAfterFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kQueueFull: return 1;
+    case Code::kShuttingDown: return 5;
+    default: return 0;
+  }
+}
+
+std::string NativeErrorBody(const Status& status) {
+  nlohmann::json j = {{"error", {{"code", status.code_name()}, {"message", status.message()}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string OpenAiErrorBody(const Status& status) {
+  const int http = HttpStatusFor(status);
+  const char* type = http >= 500 ? "server_error" : "invalid_request_error";
+  nlohmann::json j = {
+      {"error", {{"message", status.message()}, {"type", type}, {"code", status.code_name()}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace modeld::httpapi

@@ -1,0 +1,104 @@
+#include "internal/httpapi/native_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "internal/httpapi/connection.h"
+#include "internal/httpapi/error_mapping.h"
+#include "internal/httpapi/infer_exchange.h"
+#include "internal/httpapi/infer_request.h"
+#include "internal/httpapi/native_format.h"
+
+namespace modeld::httpapi {
+namespace {
+
+nlohmann::json IdOrNull(const std::string& id) {
+  return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
+}
+
+void Readyz(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
+  const manager::Snapshot s = ctx.manager.GetSnapshot();
+  nlohmann::json body;
+  if (s.state == manager::ModelState::kReady && !s.loaded.empty() && s.target == s.loaded) {
+    body = {{"status", "ready"}, {"model", s.loaded}};
+    conn->Respond(200, body.dump());
+    return;
+  }
+  switch (s.state) {
+    case manager::ModelState::kLoading:
+    case manager::ModelState::kWarming:
+    case manager::ModelState::kReady:  // ready on the old model, a switch is pending
+      body = {{"status", "loading"}, {"model", IdOrNull(s.target)}, {"progress", s.progress}};
+      break;
+    case manager::ModelState::kFailed:
+      body = {{"status", "failed"}, {"model", IdOrNull(s.target)}, {"error", s.last_error}};
+      break;
+    case manager::ModelState::kEmpty:
+      body = {{"status", "empty"}, {"model", nullptr}};
+      break;
+  }
+  conn->Respond(503, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void Models(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
+  const manager::Snapshot s = ctx.manager.GetSnapshot();
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& m : ctx.registry.models()) {
+    std::string state = "unloaded";
+    if (m.id == s.loaded) {
+      state = "ready";
+    } else if (m.id == s.target) {
+      state = s.state == manager::ModelState::kFailed ? "failed" : "loading";
+    }
+    models.push_back({{"id", m.id},
+                      {"name", m.name},
+                      {"path", m.path},
+                      {"quant", m.quant},
+                      {"family", m.family},
+                      {"loaded", m.id == s.loaded},
+                      {"state", state},
+                      {"file_exists", m.exists},
+                      {"ctx_size", m.ctx_size}});
+  }
+  nlohmann::json body = {{"models", models}, {"current", IdOrNull(s.loaded)}};
+  conn->Respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+bool WantsNdjson(const HttpRequest& req) {
+  auto it = req.find(http::field::accept);
+  return it != req.end() && it->value().find("application/x-ndjson") != std::string_view::npos;
+}
+
+void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connection>& conn) {
+  auto format = std::make_unique<NativeFormat>(WantsNdjson(req) ? NativeFormat::Kind::kNdjson
+                                                                : NativeFormat::Kind::kSse);
+  Result<InferCall> call = ParseInferRequest(req.body());
+  if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
+    call = Status::NotFound("model '" + call->model +
+                            "' is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+  }
+  if (!call.ok()) {
+    conn->log().fields["outcome"] = call.status().code_name();
+    conn->Respond(HttpStatusFor(call.status()), format->ErrorBody(call.status()));
+    return;
+  }
+  auto request = std::make_shared<manager::Request>(call->model, std::move(call->params));
+  auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, std::move(format),
+                                                  call->stream, ctx.executor);
+  exchange->Start(std::move(request));
+}
+
+}  // namespace
+
+void RegisterNativeRoutes(Router& router, ApiContext& ctx) {
+  router.Add(http::verb::get, "/healthz", [](const HttpRequest&, const auto& conn) {
+    conn->Respond(200, R"({"status":"ok"})");
+  });
+  router.Add(http::verb::get, "/readyz",
+             [&ctx](const HttpRequest&, const auto& conn) { Readyz(ctx, conn); });
+  router.Add(http::verb::get, "/models",
+             [&ctx](const HttpRequest&, const auto& conn) { Models(ctx, conn); });
+  router.Add(http::verb::post, "/infer",
+             [&ctx](const HttpRequest& req, const auto& conn) { Infer(ctx, req, conn); });
+}
+
+}  // namespace modeld::httpapi

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "internal/httpapi/http_types.h"
+
+namespace modeld::httpapi {
+
+class Connection;
+
+// Maps method + path to a handler. Exact paths; the query string is ignored.
+// Thread-safety: fill it before the server starts; then read-only.
+class Router {
+ public:
+  using Handler = std::function<void(const HttpRequest&, const std::shared_ptr<Connection>&)>;
+
+  void Add(http::verb method, std::string path, Handler handler);
+  // Unknown paths get 404 not_found, known paths with another method 405.
+  void Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::string path;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace modeld::httpapi

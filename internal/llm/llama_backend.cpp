@@ -1,0 +1,113 @@
+#include "internal/llm/llama_backend.h"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "internal/llm/llama_log.h"
+#include "internal/llm/llama_model.h"
+#include "internal/log/log.h"
+
+namespace modeld::llm {
+namespace {
+
+// Larger prompt batches gain little on CPU and cost compute-buffer memory.
+constexpr int kMaxBatch = 2048;
+constexpr int kMaxUbatch = 512;
+
+Status CheckReadable(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    return Status::LoadFailed("model file not found: " + path);
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    return Status::LoadFailed("model path is not a regular file: " + path);
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Status::LoadFailed("model file not readable: " + path + ": " + std::strerror(errno));
+  }
+  std::fclose(f);
+  return Status::Ok();
+}
+
+// Reports load progress and lets LoadControl::abort stop the load.
+bool OnProgress(float progress, void* data) {
+  auto* control = static_cast<LoadControl*>(data);
+  control->progress.store(progress, std::memory_order_relaxed);
+  return !control->abort.load(std::memory_order_relaxed);
+}
+
+std::string Reason(const LlamaErrorCapture& capture) {
+  std::string reason = capture.FirstError();
+  return reason.empty() ? "llama.cpp gave no reason" : reason;
+}
+
+}  // namespace
+
+BackendPtr LlamaBackend::Create(int default_threads) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    InstallLlamaLog();  // first, so initialization messages are routed too
+    llama_backend_init();
+  });
+  if (default_threads <= 0) {
+    default_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  return BackendPtr(new LlamaBackend(default_threads));
+}
+
+Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  control.progress.store(0.0f, std::memory_order_relaxed);
+  if (Status st = CheckReadable(spec.path); !st.ok()) return st;
+  if (spec.ctx_size < 0) return Status::LoadFailed("ctx_size must not be negative");
+
+  LlamaErrorCapture capture;
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = spec.n_gpu_layers;
+  mp.load_mode = LLAMA_LOAD_MODE_MMAP;
+  mp.progress_callback = &OnProgress;
+  mp.progress_callback_user_data = &control;
+  LlamaModel::ModelHandle model(llama_model_load_from_file(spec.path.c_str(), mp));
+  if (control.abort.load(std::memory_order_relaxed)) return Status::Cancelled("load aborted");
+  if (model == nullptr) {
+    return Status::LoadFailed("failed to load model '" + spec.id + "' from " + spec.path + ": " +
+                              Reason(capture));
+  }
+  if (llama_model_has_encoder(model.get())) {
+    return Status::LoadFailed("model '" + spec.id + "' is an encoder model; not supported");
+  }
+
+  const int n_ctx_train = llama_model_n_ctx_train(model.get());
+  const int n_ctx = spec.ctx_size > 0 ? spec.ctx_size : n_ctx_train;
+  if (n_ctx_train > 0 && n_ctx > n_ctx_train) {
+    log::Warn("ctx_size exceeds the model's training context; quality may degrade",
+              {{"model", spec.id}, {"ctx_size", n_ctx}, {"n_ctx_train", n_ctx_train}});
+  }
+  const int threads = spec.threads > 0 ? spec.threads : default_threads_;
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(n_ctx);
+  cp.n_batch = static_cast<uint32_t>(std::min(n_ctx, kMaxBatch));
+  cp.n_ubatch = std::min(cp.n_batch, static_cast<uint32_t>(kMaxUbatch));
+  cp.n_seq_max = 1;
+  cp.n_threads = threads;
+  cp.n_threads_batch = threads;
+  cp.no_perf = true;
+  LlamaModel::ContextHandle ctx(llama_init_from_model(model.get(), cp));
+  if (ctx == nullptr) {
+    return Status::LoadFailed("failed to create a context of " + std::to_string(n_ctx) +
+                              " tokens for model '" + spec.id + "': " + Reason(capture));
+  }
+  control.progress.store(1.0f, std::memory_order_relaxed);
+  return ModelPtr(new LlamaModel(spec, std::move(model), std::move(ctx)));
+}
+
+}  // namespace modeld::llm

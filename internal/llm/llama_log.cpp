@@ -1,0 +1,118 @@
+#include "internal/llm/llama_log.h"
+
+#include <llama.h>
+
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "internal/log/log.h"
+
+namespace modeld::llm {
+namespace {
+
+// llama.cpp logs a message in pieces (GGML_LOG_LEVEL_CONT continues the last
+// one) from any thread; pieces are assembled here into whole lines.
+struct LogState {
+  std::mutex mu;
+  std::string line;                                 // GUARDED_BY(mu)
+  ggml_log_level line_level = GGML_LOG_LEVEL_NONE;  // GUARDED_BY(mu)
+  bool capturing = false;                           // GUARDED_BY(mu)
+  std::string first_error;                          // GUARDED_BY(mu)
+};
+
+LogState& State() {
+  // Leaked on purpose: ggml may log while static objects are destroyed.
+  static LogState* state = new LogState;
+  return *state;
+}
+
+// The one place llama.cpp's lines enter modeld's log.
+void Emit(ggml_log_level level, std::string_view msg) {
+  std::string text = "llama: ";
+  text.append(msg);
+  switch (level) {
+    case GGML_LOG_LEVEL_ERROR:
+      log::Error(text);
+      break;
+    case GGML_LOG_LEVEL_WARN:
+      log::Warn(text);
+      break;
+    default:
+      log::Debug(text);
+      break;
+  }
+}
+
+// Whether lines of `level` are assembled at all: llama.cpp's debug lines
+// never are, its info lines only when modeld logs at debug level.
+bool Wanted(ggml_log_level level) {
+  switch (level) {
+    case GGML_LOG_LEVEL_WARN:
+    case GGML_LOG_LEVEL_ERROR:
+      return true;
+    case GGML_LOG_LEVEL_INFO:
+      return log::Enabled(log::Level::kDebug);
+    default:
+      return false;
+  }
+}
+
+// REQUIRES: s.mu held.
+void FinishLine(LogState& s) {
+  while (!s.line.empty() && (s.line.back() == '\n' || s.line.back() == ' ')) s.line.pop_back();
+  if (s.line.empty()) return;
+  if (s.line_level == GGML_LOG_LEVEL_ERROR && s.capturing && s.first_error.empty()) {
+    s.first_error = s.line;
+  }
+  Emit(s.line_level, s.line);
+  s.line.clear();
+}
+
+void OnLog(ggml_log_level level, const char* text, void* /*user_data*/) {
+  if (text == nullptr) return;
+  LogState& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (level == GGML_LOG_LEVEL_CONT) {
+    level = s.line_level;
+  } else {
+    FinishLine(s);  // a new message ends an unterminated one
+    s.line_level = level;
+  }
+  if (!Wanted(level)) return;
+  s.line.append(text);
+  if (!s.line.empty() && s.line.back() == '\n') FinishLine(s);
+}
+
+}  // namespace
+
+void InstallLlamaLog() {
+  static std::once_flag once;
+  std::call_once(once, [] { llama_log_set(OnLog, nullptr); });
+}
+
+LlamaErrorCapture::LlamaErrorCapture() {
+  LogState& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.capturing = true;
+  s.first_error.clear();
+}
+
+LlamaErrorCapture::~LlamaErrorCapture() {
+  LogState& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.capturing = false;
+  s.first_error.clear();
+}
+
+std::string LlamaErrorCapture::FirstError() const {
+  LogState& s = State();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return s.first_error;
+}
+
+void LlamaLogForTest(int level, const char* text) {
+  OnLog(static_cast<ggml_log_level>(level), text, nullptr);
+}
+
+}  // namespace modeld::llm

@@ -1,0 +1,34 @@
+#pragma once
+
+// Routes llama.cpp's and ggml's log output into modeld's logger, and lets a
+// loader capture the error llama.cpp logged for a failed load.
+
+#include <string>
+
+namespace modeld::llm {
+
+// Installs the log callback (process-wide; idempotent). Debug and info lines
+// are dropped; warnings and errors become one JSON line each, "llama: ...".
+void InstallLlamaLog();
+
+// While alive, remembers the first error line llama.cpp logs (from any
+// thread). Used around a load, whose failure reason llama.cpp only logs.
+// Thread-safety: at most one capture at a time (Backend loads one at a time);
+// FirstError() may be called from the owning thread at any time.
+class LlamaErrorCapture {
+ public:
+  LlamaErrorCapture();
+  ~LlamaErrorCapture();
+  LlamaErrorCapture(const LlamaErrorCapture&) = delete;
+  LlamaErrorCapture& operator=(const LlamaErrorCapture&) = delete;
+
+  // The first error line since construction, without the trailing newline;
+  // empty when none was logged.
+  std::string FirstError() const;
+};
+
+// Feeds one callback invocation as llama.cpp would; for tests. `level` is a
+// ggml_log_level value.
+void LlamaLogForTest(int level, const char* text);
+
+}  // namespace modeld::llm

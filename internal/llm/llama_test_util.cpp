@@ -1,0 +1,116 @@
+#include "internal/llm/llama_test_util.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <new>
+
+#include "internal/llm/llama_backend.h"
+
+#ifndef MODELD_SOURCE_DIR
+#error "MODELD_SOURCE_DIR must name the repository root"
+#endif
+
+namespace {
+thread_local long g_allocations = 0;
+}  // namespace
+
+// Counting replacements of the global allocation functions; otherwise the
+// same as the defaults. They live in their own translation unit so the
+// compiler cannot pair an inlined malloc with an inlined free.
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace modeld::llm::testutil {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "modeld-llm-test-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Generates `name` once per process; "" after a recorded failure.
+std::string Generated(const std::string& name, const std::string& args) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  const std::string out = TempDir() + "/" + name;
+  if (fs::exists(out)) return out;
+  if (!MakeModel(args, out)) {
+    ADD_FAILURE() << "could not generate " << name << " with " << MODELD_SOURCE_DIR
+                  << "/bin/modeld-mkmodel " << args << " (build the modeld-mkmodel target)";
+    return "";
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string& TempDir() {
+  static ScratchDir dir;
+  return dir.path();
+}
+
+bool MakeModel(const std::string& args, const std::string& out) {
+  const std::string cmd = std::string("'") + MODELD_SOURCE_DIR + "/bin/modeld-mkmodel' " + args +
+                          " --out '" + out + "' > /dev/null 2>&1";
+  return !TempDir().empty() && std::system(cmd.c_str()) == 0 && fs::exists(out);
+}
+
+std::string TinyModelPath() {
+  const std::string prebuilt = std::string(MODELD_SOURCE_DIR) + "/models/tiny.gguf";
+  if (fs::exists(prebuilt)) return prebuilt;
+  return Generated("tiny.gguf", "--preset tiny --seed 1 --name tiny");
+}
+
+std::string EogModelPath() {
+  return Generated("tiny-eog.gguf", "--preset tiny --seed 1 --name tiny-eog --eog always");
+}
+
+ModelPtr LoadOrFail(const std::string& path, int ctx_size, std::string chat_template) {
+  BackendPtr backend = LlamaBackend::Create(2);
+  LoadSpec spec;
+  spec.id = "test-model";
+  spec.path = path;
+  spec.ctx_size = ctx_size;
+  spec.chat_template = std::move(chat_template);
+  LoadControl control;
+  Result<ModelPtr> model = backend->Load(spec, control);
+  if (!model.ok()) {
+    ADD_FAILURE() << "load of '" << path << "' failed: " << model.status().message();
+    return nullptr;
+  }
+  return std::move(model).value();
+}
+
+long ThreadAllocations() { return g_allocations; }
+
+GenerateParams Greedy(std::string prompt, int n) {
+  GenerateParams p;
+  p.prompt = std::move(prompt);
+  p.max_tokens = n;
+  p.sampling.temperature = 0.0f;
+  return p;
+}
+
+}  // namespace modeld::llm::testutil

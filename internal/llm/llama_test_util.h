@@ -1,0 +1,58 @@
+#pragma once
+
+// Test helpers for the llama.cpp binding: generated models and sinks.
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "internal/llm/adapter.h"
+
+namespace modeld::llm::testutil {
+
+// A directory private to this test process, removed when it exits.
+const std::string& TempDir();
+
+// The tiny test model: models/tiny.gguf when scripts/models.sh made it, else
+// generated once per process with bin/modeld-mkmodel. Records a test failure
+// and returns "" when neither is possible.
+std::string TinyModelPath();
+
+// A tiny model whose greedy choice is always the end-of-generation token
+// (modeld-mkmodel --eog always), generated once per process.
+std::string EogModelPath();
+
+// Runs bin/modeld-mkmodel with `args` plus --out `out`; true on success.
+bool MakeModel(const std::string& args, const std::string& out);
+
+// Loads `path` with `ctx_size`, recording a failure when it does not load.
+ModelPtr LoadOrFail(const std::string& path, int ctx_size = 512, std::string chat_template = "");
+
+// Keeps every batch; Wants() stays true unless a test changes it.
+// Thread-safety: the virtual calls come from the generating thread; the
+// counters may be read from any thread.
+class CollectingSink : public TextSink {
+ public:
+  void Started() override { started.fetch_add(1); }
+  void Deliver(std::string_view batch) override {
+    text.append(batch);
+    batches.emplace_back(batch);
+    delivered.fetch_add(1);
+  }
+  void SetWants(bool wants) { wants_.store(wants, std::memory_order_release); }
+
+  std::atomic<int> started{0};
+  std::atomic<int> delivered{0};
+  std::string text;
+  std::vector<std::string> batches;
+};
+
+// Heap allocations (operator new calls) made so far by the calling thread.
+// The test binary's global operator new counts them.
+long ThreadAllocations();
+
+// Greedy parameters for `n` tokens of the tiny model.
+GenerateParams Greedy(std::string prompt, int n);
+
+}  // namespace modeld::llm::testutil

@@ -1,0 +1,29 @@
+#include "internal/manager/log_observer.h"
+
+#include <cmath>
+
+#include "internal/log/log.h"
+
+namespace modeld::manager {
+namespace {
+
+double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+}  // namespace
+
+void LogObserver::OnSwitch(const SwitchReport& r) {
+  nlohmann::json fields = {
+      {"from", r.from.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.from)},
+      {"to", r.to},
+      {"load_ms", Round3(r.load_ms)},
+      {"warmup_ms", Round3(r.warmup_ms)},
+      {"outcome", r.outcome}};
+  if (!r.error.empty()) fields["error"] = r.error;
+  if (r.outcome == "failed") {
+    log::Error("switch", fields);
+  } else {
+    log::Info("switch", fields);
+  }
+}
+
+}  // namespace modeld::manager

@@ -1,0 +1,293 @@
+#include "internal/manager/manager.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace modeld::manager {
+namespace {
+
+double MsSince(Clock::time_point start, Clock::time_point end = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+std::string SwitchMessage(const std::string& to) {
+  return "cancelled: switched to model '" + to + "'";
+}
+
+}  // namespace
+
+Manager::Manager(llm::Backend& backend, std::vector<llm::LoadSpec> catalog, Options options,
+                 Observer* observer)
+    : backend_(backend), catalog_(std::move(catalog)), options_(options), observer_(observer) {}
+
+Manager::~Manager() { Shutdown(); }
+
+void Manager::Start(const std::string& initial_model) {
+  std::lock_guard lock(mu_);
+  if (worker_.joinable() || shutdown_) return;
+  if (!initial_model.empty() && FindSpec(initial_model) != nullptr) {
+    target_ = initial_model;
+    target_requested_ = false;
+  }
+  worker_ = std::thread([this] { WorkerLoop(); });
+}
+
+const llm::LoadSpec* Manager::FindSpec(const std::string& id) const {
+  auto it = std::find_if(catalog_.begin(), catalog_.end(),
+                         [&](const llm::LoadSpec& s) { return s.id == id; });
+  return it == catalog_.end() ? nullptr : &*it;
+}
+
+Status Manager::Submit(const std::shared_ptr<Request>& request) {
+  std::lock_guard lock(mu_);
+  if (shutdown_) return Status::ShuttingDown("server is shutting down");
+  std::string id = request->requested_model();
+  if (id.empty()) id = target_;
+  if (id.empty()) return Status::NoModel("no model is loaded; name one in the 'model' field");
+  if (FindSpec(id) == nullptr) return Status::NotFound("model '" + id + "' is not in the registry");
+  if (request->cancelled()) return request->cancel_status();
+  // Joining a load the manager started itself (default model, restore) does
+  // not make it a client's: a departed client must not abort it.
+  if (id != target_) RetargetLocked(id, /*requested=*/true);
+  if (queue_.size() >= options_.max_queue) {
+    return Status::QueueFull("queue is full (" + std::to_string(options_.max_queue) + ")");
+  }
+  request->model = id;
+  request->enqueued_at = Clock::now();
+  queue_.push_back(request);
+  if (observer_) observer_->OnQueueDepth(queue_.size());
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+void Manager::RetargetLocked(const std::string& to, bool requested) {
+  const std::string message = SwitchMessage(to);
+  for (auto& r : queue_) FinishLocked(r, Status::Cancelled(message), CancelReason::kSwitch);
+  queue_.clear();
+  if (observer_) observer_->OnQueueDepth(0);
+  if (running_) running_->Cancel(CancelReason::kSwitch, Status::Cancelled(message));
+  if (load_control_ && loading_ != to) load_control_->abort.store(true);
+  target_ = to;
+  target_requested_ = requested;
+  restoring_ = false;
+  cv_.notify_all();
+}
+
+void Manager::FinishLocked(const std::shared_ptr<Request>& request, Status status,
+                           CancelReason reason) {
+  Outcome out;
+  out.status = std::move(status);
+  out.cancel_reason = reason;
+  out.model = request->model;
+  out.timings.queue_ms = MsSince(request->enqueued_at);
+  if (reason != CancelReason::kNone && observer_) observer_->OnCancel(reason);
+  if (observer_) observer_->OnFinish(out);
+  request->Finish(std::move(out));
+}
+
+void Manager::Cancel(const std::shared_ptr<Request>& request, CancelReason reason) {
+  std::lock_guard lock(mu_);
+  Status status =
+      Status::Cancelled(std::string("cancelled: ") + std::string(CancelReasonName(reason)));
+  request->Cancel(reason, status);
+  auto it = std::find(queue_.begin(), queue_.end(), request);
+  if (it != queue_.end()) {
+    queue_.erase(it);
+    if (observer_) observer_->OnQueueDepth(queue_.size());
+    FinishLocked(request, request->cancel_status(), request->cancel_reason());
+  }
+  // A switch that only departed clients asked for is not worth finishing.
+  // (Queued requests are all for target_; a running one can only be for the
+  // model being replaced.) Reloading the previous model is what dropping the
+  // switch would lead to anyway, so that one goes on.
+  if (target_requested_ && target_ != loaded_ && target_ != previous_ && queue_.empty()) {
+    if (loading_.empty()) {
+      target_ = loaded_;  // the worker has not started the load: just forget it
+    } else if (load_control_) {
+      load_control_->abort.store(true);  // the worker restores the previous model
+    }
+    target_requested_ = false;
+  }
+}
+
+Snapshot Manager::GetSnapshot() const {
+  std::lock_guard lock(mu_);
+  Snapshot s;
+  s.state = state_;
+  s.loaded = loaded_;
+  s.target = target_;
+  s.progress = load_control_ ? load_control_->progress.load() : 0.0f;
+  s.queued = queue_.size();
+  s.running = running_ != nullptr;
+  s.last_error = last_error_;
+  return s;
+}
+
+void Manager::SetStateLocked(ModelState state, const std::string& model) {
+  state_ = state;
+  if (observer_) observer_->OnStateChange(state, model);
+}
+
+void Manager::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (!shutdown_) {
+      shutdown_ = true;
+      for (auto& r : queue_) {
+        FinishLocked(r, Status::ShuttingDown("server is shutting down"), CancelReason::kShutdown);
+      }
+      queue_.clear();
+      if (running_) {
+        running_->Cancel(CancelReason::kShutdown, Status::ShuttingDown("server is shutting down"));
+      }
+      if (load_control_) load_control_->abort.store(true);
+      cv_.notify_all();
+    }
+  }
+  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+}
+
+void Manager::WorkerLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] {
+      return shutdown_ || (!target_.empty() && target_ != loaded_) || !queue_.empty();
+    });
+    if (shutdown_) break;
+    if (!target_.empty() && target_ != loaded_) {
+      SwitchLocked(lock);
+      continue;
+    }
+    std::shared_ptr<Request> request = queue_.front();
+    queue_.pop_front();
+    if (observer_) observer_->OnQueueDepth(queue_.size());
+    running_ = request;
+    lock.unlock();
+    RunRequest(request);
+    lock.lock();
+    running_.reset();
+  }
+  lock.unlock();
+  model_.reset();  // free the model on the worker that used it
+  lock.lock();
+  loaded_.clear();
+  SetStateLocked(ModelState::kEmpty, "");
+}
+
+void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
+  const std::string to = target_;
+  const std::string from = loaded_;
+  const llm::LoadSpec spec = *FindSpec(to);  // target_ is always a catalog id
+  const bool restoring = restoring_;
+  auto control = std::make_shared<llm::LoadControl>();
+  load_control_ = control;
+  loading_ = to;
+  SetStateLocked(ModelState::kLoading, to);
+  lock.unlock();
+
+  const auto t0 = Clock::now();
+  model_.reset();  // exactly one context: free the old model before loading
+  {
+    std::lock_guard relock(mu_);
+    loaded_.clear();
+  }
+  Result<llm::ModelPtr> loaded = backend_.Load(spec, *control);
+  const auto t1 = Clock::now();
+  Status status = loaded.status();
+  if (status.ok()) {
+    {
+      std::lock_guard relock(mu_);
+      SetStateLocked(ModelState::kWarming, to);
+    }
+    status = loaded.value()->Warmup(control->abort);
+  }
+  const auto t2 = Clock::now();
+
+  lock.lock();
+  loading_.clear();
+  load_control_.reset();
+  SwitchReport report{from, to, MsSince(t0, t1), MsSince(t1, t2), "ok", ""};
+  if (status.ok()) {
+    model_ = std::move(loaded).value();
+    loaded_ = to;
+    previous_ = to;
+    restoring_ = false;
+    last_error_.clear();
+    for (auto& r : queue_) r->switch_ms = MsSince(t0, t2);
+    SetStateLocked(ModelState::kReady, to);
+    if (observer_) observer_->OnSwitch(report);
+    return;
+  }
+  if (status.code() == Code::kCancelled) {
+    report.outcome = "aborted";
+    report.error = target_ != to ? "superseded by '" + target_ + "'" : "no client waits for it";
+    if (observer_) observer_->OnSwitch(report);
+    if (shutdown_ || target_ != to) return;  // the worker moves on to the new target
+    // Asked for again after the abort was set (it cannot be unset): load it again.
+    if (!queue_.empty()) return;
+    // Nobody wants `to` any more: go back to what was there.
+    target_ = previous_ != to ? previous_ : "";
+    target_requested_ = false;
+    restoring_ = true;
+    SetStateLocked(target_.empty() ? ModelState::kEmpty : ModelState::kLoading, target_);
+    return;
+  }
+  report.outcome = "failed";
+  report.error = status.message();
+  last_error_ = status.message();
+  if (observer_) observer_->OnSwitch(report);
+  if (target_ != to) return;  // superseded meanwhile; the queue belongs to the new target
+  for (auto& r : queue_) {
+    FinishLocked(r, Status::LoadFailed("loading model '" + to + "' failed: " + status.message()),
+                 CancelReason::kNone);
+  }
+  queue_.clear();
+  if (observer_) observer_->OnQueueDepth(0);
+  SetStateLocked(ModelState::kFailed, to);
+  // Restore the previous model so the service returns to ready.
+  if (!restoring && !previous_.empty() && previous_ != to) {
+    target_ = previous_;
+    restoring_ = true;
+  } else {
+    target_.clear();
+  }
+  target_requested_ = false;
+}
+
+void Manager::RunRequest(const std::shared_ptr<Request>& request) {
+  const auto dequeued = Clock::now();
+  if (request->cancelled()) {
+    std::lock_guard lock(mu_);
+    FinishLocked(request, request->cancel_status(), request->cancel_reason());
+    return;
+  }
+  if (!model_) {  // cannot happen: the queue only runs once target_ is loaded
+    std::lock_guard lock(mu_);
+    FinishLocked(request, Status::Internal("no model loaded"), CancelReason::kNone);
+    return;
+  }
+  llm::GenerateStats stats;
+  Status status = model_->Generate(request->params(), *request, request->cancel_flag(), stats);
+  Outcome out;
+  out.model = request->model;
+  out.stats = stats;
+  if (status.code() == Code::kCancelled && request->cancelled()) {
+    out.status = request->cancel_status();
+    out.cancel_reason = request->cancel_reason();
+  } else {
+    out.status = std::move(status);
+  }
+  out.timings.switch_ms = request->switch_ms;
+  out.timings.queue_ms =
+      std::max(0.0, MsSince(request->enqueued_at, dequeued) - request->switch_ms);
+  out.timings.prompt_ms = stats.prompt_ms;
+  out.timings.generation_ms = stats.generation_ms;
+  if (stats.generation_ms > 0) {
+    out.timings.tokens_per_second = stats.completion_tokens * 1000.0 / stats.generation_ms;
+  }
+  if (out.cancel_reason != CancelReason::kNone && observer_) observer_->OnCancel(out.cancel_reason);
+  if (observer_) observer_->OnFinish(out);
+  request->Finish(std::move(out));
+}
+
+}  // namespace modeld::manager

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "internal/llm/adapter.h"
+#include "internal/manager/observer.h"
+#include "internal/manager/request.h"
+#include "internal/manager/state.h"
+#include "pkg/types/status.h"
+
+namespace modeld::manager {
+
+struct Options {
+  size_t max_queue = 64;
+};
+
+// Owns the one model slot and runs requests on it. A request naming another
+// model switches: everything on the old model is cancelled, the old model is
+// freed, the new one loaded and warmed up, then the queue runs in arrival
+// order. A failed load restores the previous model.
+//
+// Thread-safety: all public methods are safe to call from any thread. One
+// worker thread owns the llm::Model; everything else is guarded by mu_.
+class Manager {
+ public:
+  // `catalog` lists every model that may be loaded (absolute paths).
+  Manager(llm::Backend& backend, std::vector<llm::LoadSpec> catalog, Options options,
+          Observer* observer);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Starts the worker; when `initial_model` is non-empty it is loaded first.
+  void Start(const std::string& initial_model);
+
+  // Queues a request, switching models if it names another one. Never
+  // blocks on a load. On error the request was not queued.
+  Status Submit(const std::shared_ptr<Request>& request);
+
+  // The client went away (or similar): stop the request's generation, or
+  // drop it from the queue. A switch nobody waits for any more is dropped too.
+  void Cancel(const std::shared_ptr<Request>& request, CancelReason reason);
+
+  Snapshot GetSnapshot() const;
+
+  // Cancels everything with shutting_down, aborts a load, frees the model and
+  // joins the worker. Idempotent.
+  void Shutdown();
+
+ private:
+  void WorkerLoop();
+  void SwitchLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
+  void RunRequest(const std::shared_ptr<Request>& request);
+  // Cancels queued and running work because `to` is now wanted.
+  void RetargetLocked(const std::string& to, bool requested);  // REQUIRES: mu_ held
+  void FinishLocked(const std::shared_ptr<Request>& request, Status status,
+                    CancelReason reason);  // REQUIRES: mu_ held
+  void SetStateLocked(ModelState state, const std::string& model);  // REQUIRES: mu_ held
+  const llm::LoadSpec* FindSpec(const std::string& id) const;
+
+  // Constant after construction.
+  llm::Backend& backend_;
+  const std::vector<llm::LoadSpec> catalog_;
+  const Options options_;
+  Observer* const observer_;  // may be null
+
+  // Touched only by the worker thread.
+  llm::ModelPtr model_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Request>> queue_;  // GUARDED_BY(mu_); all for target_
+  std::shared_ptr<Request> running_;            // GUARDED_BY(mu_)
+  ModelState state_ = ModelState::kEmpty;       // GUARDED_BY(mu_)
+  std::string loaded_;    // GUARDED_BY(mu_); model_ holds this one, ready
+  std::string target_;    // GUARDED_BY(mu_); what the worker works towards
+  std::string previous_;  // GUARDED_BY(mu_); last model that became ready
+  std::string loading_;   // GUARDED_BY(mu_); being loaded right now
+  bool target_requested_ = false;  // GUARDED_BY(mu_); a client asked for target_
+  bool restoring_ = false;         // GUARDED_BY(mu_); target_ is a restore after a failure
+  std::string last_error_;         // GUARDED_BY(mu_)
+  std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
+  bool shutdown_ = false;                           // GUARDED_BY(mu_)
+  std::thread worker_;
+};
+
+}  // namespace modeld::manager

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "internal/manager/request.h"
+#include "internal/manager/state.h"
+
+namespace modeld::manager {
+
+// Hooks for logs and metrics. Called on the manager's threads, sometimes with
+// the manager's mutex held: implementations must be quick and must not call
+// back into the manager. Implementations must be thread-safe.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void OnSwitch(const SwitchReport& /*report*/) {}
+  virtual void OnStateChange(ModelState /*state*/, const std::string& /*model*/) {}
+  virtual void OnCancel(CancelReason /*reason*/) {}
+  virtual void OnQueueDepth(size_t /*depth*/) {}
+  // A request left the manager with this outcome (after generation or not).
+  virtual void OnFinish(const Outcome& /*outcome*/) {}
+};
+
+}  // namespace modeld::manager

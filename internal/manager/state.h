@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace modeld::manager {
+
+// The lifecycle of the one model slot.
+enum class ModelState { kEmpty, kLoading, kWarming, kReady, kFailed };
+
+inline std::string_view ModelStateName(ModelState s) {
+  switch (s) {
+    case ModelState::kEmpty: return "empty";
+    case ModelState::kLoading: return "loading";
+    case ModelState::kWarming: return "warming";
+    case ModelState::kReady: return "ready";
+    case ModelState::kFailed: return "failed";
+  }
+  return "empty";
+}
+
+// A consistent view of the manager at one instant.
+struct Snapshot {
+  ModelState state = ModelState::kEmpty;
+  std::string loaded;  // id of the model in memory and ready, or empty
+  std::string target;  // id the manager is working towards, or empty
+  float progress = 0;  // load progress of target while loading, 0..1
+  size_t queued = 0;
+  bool running = false;
+  std::string last_error;  // why the last load failed, if it did
+};
+
+// What happened in one load or switch, for logs and metrics.
+struct SwitchReport {
+  std::string from;  // empty when nothing was loaded
+  std::string to;
+  double load_ms = 0;
+  double warmup_ms = 0;
+  std::string outcome;  // "ok", "failed" or "aborted"
+  std::string error;
+};
+
+}  // namespace modeld::manager

@@ -1,0 +1,242 @@
+#include "internal/registry/registry.h"
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "internal/registry/yaml_reader.h"
+
+namespace modeld::registry {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::array<std::string_view, 4> kTopKeys = {"default_model", "models", "max_queue",
+                                                      "max_body_bytes"};
+constexpr std::array<std::string_view, 9> kEntryKeys = {"id",      "name",         "path",
+                                                        "quant",   "family",       "ctx_size",
+                                                        "threads", "n_gpu_layers", "chat_template"};
+
+bool ValidId(std::string_view id) {
+  if (id.empty()) {
+    return false;
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// Builds a Registry from one YAML text. Used once, by Registry::Parse.
+class Parser {
+ public:
+  Parser(const std::string& file_name, fs::path base_dir)
+      : reader_(file_name), base_dir_(std::move(base_dir)) {
+    reg_.file_ = file_name;
+  }
+
+  Result<Registry> Run(std::string_view yaml) {
+    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    if (docs.empty()) {
+      return reader_.Error(1, "", "empty config; expected a mapping with a \"models\" list");
+    }
+    if (docs.size() > 1) {
+      return reader_.Error(YamlReader::LineOf(docs[1]), "",
+                           "expected one YAML document, found a second one");
+    }
+    const YAML::Node& root = docs[0];
+    if (!root.IsMap()) {
+      return reader_.Error(
+          YamlReader::LineOf(root), "",
+          "expected a mapping at the top level, got " + YamlReader::Describe(root));
+    }
+    YamlFields top;
+    if (Status s = reader_.ReadMap(root, "", kTopKeys, &top); !s.ok()) {
+      return s;
+    }
+    if (Status s = ReadModels(top, YamlReader::LineOf(root)); !s.ok()) {
+      return s;
+    }
+    if (Status s = ReadDefault(top); !s.ok()) {
+      return s;
+    }
+
+    int64_t max_queue = reg_.max_queue_;
+    if (Status s = reader_.ReadInt(top, "", "max_queue", 1, INT_MAX, &max_queue); !s.ok()) {
+      return s;
+    }
+    reg_.max_queue_ = static_cast<int>(max_queue);
+    if (Status s = reader_.ReadInt(top, "", "max_body_bytes", 1, INT64_MAX, &reg_.max_body_bytes_);
+        !s.ok()) {
+      return s;
+    }
+    return std::move(reg_);
+  }
+
+ private:
+  Status ReadModels(const YamlFields& top, int root_line) {
+    auto it = top.find("models");
+    if (it == top.end()) {
+      return reader_.Error(root_line, "models", "missing required field");
+    }
+    const YAML::Node& list = it->second.value;
+    if (!list.IsSequence()) {
+      return reader_.Error(it->second.line, "models",
+                           "expected a list of models, got " + YamlReader::Describe(list));
+    }
+    if (list.size() == 0) {
+      return reader_.Error(it->second.line, "models", "expected at least one model, got none");
+    }
+    std::map<std::string, int, std::less<>> id_lines;  // id -> line of its id: value
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string where = "models[" + std::to_string(i) + "]";
+      ModelEntry entry;
+      int id_line = 0;
+      if (Status s = ReadEntry(list[i], where, &entry, &id_line); !s.ok()) {
+        return s;
+      }
+      auto [prev, inserted] = id_lines.try_emplace(entry.id, id_line);
+      if (!inserted) {
+        return reader_.Error(id_line, where + ".id",
+                             "duplicate id \"" + entry.id + "\" (first defined at line " +
+                                 std::to_string(prev->second) + ")");
+      }
+      reg_.models_.push_back(std::move(entry));
+    }
+    return Status::Ok();
+  }
+
+  Status ReadEntry(const YAML::Node& node, const std::string& where, ModelEntry* e, int* id_line) {
+    YamlFields f;
+    if (Status s = reader_.ReadMap(node, where, kEntryKeys, &f); !s.ok()) {
+      return s;
+    }
+    const int line = YamlReader::LineOf(node);
+    e->line = line;
+    for (auto [key, out] :
+         {std::pair{"id", &e->id}, std::pair{"name", &e->name}, std::pair{"path", &e->path},
+          std::pair{"quant", &e->quant}, std::pair{"family", &e->family}}) {
+      if (Status s = reader_.ReadString(f, where, key, /*required=*/true, line, out); !s.ok()) {
+        return s;
+      }
+    }
+    *id_line = f.at("id").line;
+    if (!ValidId(e->id)) {
+      return reader_.Error(*id_line, where + ".id",
+                           "invalid id " + YamlReader::Describe(f.at("id").value) +
+                               "; use only letters, digits and . _ : -");
+    }
+    int64_t ctx = e->ctx_size, threads = e->threads, gpu = e->n_gpu_layers;
+    if (Status s = reader_.ReadInt(f, where, "ctx_size", 1, INT_MAX, &ctx); !s.ok()) {
+      return s;
+    }
+    if (Status s = reader_.ReadInt(f, where, "threads", 1, INT_MAX, &threads); !s.ok()) {
+      return s;
+    }
+    if (Status s = reader_.ReadInt(f, where, "n_gpu_layers", 0, INT_MAX, &gpu); !s.ok()) {
+      return s;
+    }
+    e->ctx_size = static_cast<int>(ctx);
+    e->threads = static_cast<int>(threads);
+    e->n_gpu_layers = static_cast<int>(gpu);
+    if (Status s = reader_.ReadString(f, where, "chat_template", false, line, &e->chat_template);
+        !s.ok()) {
+      return s;
+    }
+    fs::path path(e->path);
+    if (path.is_relative()) {
+      path = base_dir_ / path;
+    }
+    e->path = path.lexically_normal().string();
+    std::error_code ec;
+    e->exists = fs::is_regular_file(path, ec);  // a missing file is the caller's warning
+    return Status::Ok();
+  }
+
+  Status ReadDefault(const YamlFields& top) {
+    if (Status s = reader_.ReadString(top, "", "default_model", false, 1, &reg_.default_model_);
+        !s.ok()) {
+      return s;
+    }
+    if (!reg_.default_model_.empty() && reg_.Find(reg_.default_model_) == nullptr) {
+      return reader_.Error(top.at("default_model").line, "default_model",
+                           YamlReader::Describe(top.at("default_model").value) +
+                               " is not a model id (valid ids: " + reg_.ValidIds() + ")");
+    }
+    return Status::Ok();
+  }
+
+  YamlReader reader_;
+  fs::path base_dir_;
+  Registry reg_;
+};
+
+Result<Registry> Registry::Parse(std::string_view yaml, const std::string& file_name,
+                                 const std::string& base_dir) {
+  try {
+    std::error_code ec;
+    fs::path base = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
+    if (ec) {
+      return Status::InvalidRequest(file_name + ": cannot resolve folder \"" + base_dir +
+                                    "\": " + ec.message());
+    }
+    return Parser(file_name, base.lexically_normal()).Run(yaml);
+  } catch (const YAML::ParserException& e) {
+    return YamlReader(file_name).Error(
+        e.mark.line + 1, "",
+        "invalid YAML: " + e.msg + " (column " + std::to_string(e.mark.column + 1) + ")");
+  } catch (const std::exception& e) {
+    return Status::InvalidRequest(file_name + ": " + e.what());
+  }
+}
+
+Result<Registry> Registry::LoadFile(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Status::InvalidRequest(path + ": is a directory, expected a YAML file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::InvalidRequest(path + ": cannot open: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Status::InvalidRequest(path + ": cannot read: " + std::strerror(errno));
+  }
+  return Parse(text.str(), path, fs::path(path).parent_path().string());
+}
+
+const ModelEntry* Registry::Find(std::string_view id) const {
+  for (const ModelEntry& m : models_) {
+    if (m.id == id) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+std::string Registry::ValidIds() const {
+  std::string ids;
+  for (const ModelEntry& m : models_) {
+    if (!ids.empty()) {
+      ids += ", ";
+    }
+    ids += m.id;
+  }
+  return ids;
+}
+
+}  // namespace modeld::registry

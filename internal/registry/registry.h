@@ -1,0 +1,79 @@
+#pragma once
+
+// The model registry: configs/models.yaml, validated once into an immutable
+// value. A reload builds a new Registry and swaps it in; nothing here changes
+// after construction.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pkg/types/status.h"
+
+namespace modeld::registry {
+
+// One `models:` entry. Optional fields hold their defaults when absent.
+struct ModelEntry {
+  std::string id;       // unique, [A-Za-z0-9._:-]+
+  std::string name;     // human-readable
+  std::string path;     // absolute and lexically normalised
+  std::string quant;    // e.g. f16, q8_0
+  std::string family;   // e.g. llama
+  int ctx_size = 4096;  // > 0
+  int threads = 0;      // 0: the process default
+  int n_gpu_layers = 0;
+  std::string chat_template;  // empty: the template in the GGUF file
+  bool exists = false;        // whether `path` was a regular file at load time
+  int line = 0;               // 1-based line of the entry in the config, for messages
+};
+
+inline constexpr int kDefaultMaxQueue = 64;
+inline constexpr int64_t kDefaultMaxBodyBytes = 1 << 20;
+
+// A validated registry. Immutable after construction, so safe to read from
+// any number of threads without synchronisation.
+class Registry {
+ public:
+  // Reads and parses `path`; relative model paths resolve against the folder
+  // of `path`. Errors name the file as given, e.g.
+  //   configs/models.yaml:7: models[1].ctx_size: expected a positive integer, got "abc"
+  static Result<Registry> LoadFile(const std::string& path);
+
+  // Parses `yaml`; `file_name` is used only in messages, and relative model
+  // paths resolve against `base_dir` (itself made absolute against the
+  // working directory when relative). Never throws.
+  static Result<Registry> Parse(std::string_view yaml, const std::string& file_name,
+                                const std::string& base_dir);
+
+  // The entry with this id, or nullptr. The pointer lives as long as *this.
+  const ModelEntry* Find(std::string_view id) const;
+
+  // Entries in file order.
+  const std::vector<ModelEntry>& models() const { return models_; }
+
+  // The configured default_model, or empty when the file names none.
+  std::string_view default_model() const { return default_model_; }
+
+  // Ids in file order joined with ", ", for "valid ids are: ..." messages.
+  std::string ValidIds() const;
+
+  // Top-level limits: max_queue (default 64) and max_body_bytes (default 1 MiB).
+  int max_queue() const { return max_queue_; }
+  int64_t max_body_bytes() const { return max_body_bytes_; }
+
+  // The file name the registry was loaded from, as given.
+  const std::string& file() const { return file_; }
+
+ private:
+  friend class Parser;
+  Registry() = default;
+
+  std::string file_;
+  std::vector<ModelEntry> models_;
+  std::string default_model_;
+  int max_queue_ = kDefaultMaxQueue;
+  int64_t max_body_bytes_ = kDefaultMaxBodyBytes;
+};
+
+}  // namespace modeld::registry

@@ -1,0 +1,205 @@
+#include "internal/registry/yaml_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <vector>
+
+namespace modeld::registry {
+namespace {
+
+constexpr size_t kMaxShown = 60;  // bytes of a bad value quoted in a message
+
+// Levenshtein distance, for "did you mean" on misspelt keys.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string UnknownKeyProblem(std::string_view key, std::span<const std::string_view> allowed) {
+  std::string_view best;
+  size_t best_distance = 3;  // suggest only close matches
+  for (std::string_view candidate : allowed) {
+    const size_t d = EditDistance(key, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  if (!best.empty()) {
+    return "unknown key; did you mean \"" + std::string(best) + "\"?";
+  }
+  std::string problem = "unknown key; valid keys are ";
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    if (i > 0) {
+      problem += ", ";
+    }
+    problem += allowed[i];
+  }
+  return problem;
+}
+
+// The line an error about a mapping value points at. yaml-cpp places an
+// empty (null) value at the next token, often the following line, so those
+// point at their key instead.
+int ValueLine(const YAML::Node& key, const YAML::Node& value) {
+  const int key_line = YamlReader::LineOf(key);
+  return value.IsNull() ? key_line : YamlReader::LineOf(value, key_line);
+}
+
+}  // namespace
+
+Status YamlReader::Error(int line, std::string_view field, std::string_view problem) const {
+  std::string msg = file_ + ":" + std::to_string(line) + ": ";
+  if (!field.empty()) {
+    msg += field;
+    msg += ": ";
+  }
+  msg += problem;
+  return Status::InvalidRequest(std::move(msg));
+}
+
+int YamlReader::LineOf(const YAML::Node& node, int fallback) {
+  const int line = node.Mark().line;  // 0-based; -1 when unknown
+  return line >= 0 ? line + 1 : fallback;
+}
+
+std::string YamlReader::Join(std::string_view where, std::string_view key) {
+  if (where.empty()) {
+    return std::string(key);
+  }
+  std::string joined(where);
+  joined += '.';
+  joined += key;
+  return joined;
+}
+
+std::string YamlReader::Describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) {
+    return "nothing";
+  }
+  if (node.IsSequence()) {
+    return "a list";
+  }
+  if (node.IsMap()) {
+    return "a mapping";
+  }
+  const std::string& text = node.Scalar();
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > kMaxShown) {
+    out += "...";
+  }
+  out += '"';
+  return out;
+}
+
+Status YamlReader::ReadMap(const YAML::Node& node, std::string_view where,
+                           std::span<const std::string_view> allowed, YamlFields* out) const {
+  out->clear();
+  if (!node.IsMap()) {
+    return Error(LineOf(node), where, "expected a mapping, got " + Describe(node));
+  }
+  // Copies, not references: yaml-cpp's iterator hands out a temporary proxy.
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      return Error(LineOf(key), where, "keys must be plain names, got " + Describe(key));
+    }
+    const std::string& name = key.Scalar();
+    const std::string field = Join(where, name);
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return Error(LineOf(key), field, UnknownKeyProblem(name, allowed));
+    }
+    auto [prev, inserted] = out->try_emplace(name, YamlField{value, ValueLine(key, value)});
+    if (!inserted) {
+      return Error(LineOf(key), field,
+                   "duplicate key (first set at line " + std::to_string(prev->second.line) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status YamlReader::ReadString(const YamlFields& fields, std::string_view where,
+                              std::string_view key, bool required, int map_line,
+                              std::string* out) const {
+  auto it = fields.find(key);
+  if (it == fields.end()) {
+    return required ? Error(map_line, Join(where, key), "missing required field") : Status::Ok();
+  }
+  const YAML::Node& value = it->second.value;
+  if (!value.IsScalar() || value.Scalar().empty()) {
+    return Error(it->second.line, Join(where, key),
+                 "expected a non-empty string, got " + Describe(value));
+  }
+  *out = value.Scalar();
+  return Status::Ok();
+}
+
+Status YamlReader::ReadInt(const YamlFields& fields, std::string_view where, std::string_view key,
+                           int64_t min, int64_t max, int64_t* out) const {
+  auto it = fields.find(key);
+  if (it == fields.end()) {
+    return Status::Ok();
+  }
+  const YAML::Node& value = it->second.value;
+  const std::string expected = min == 1   ? "a positive integer"
+                               : min == 0 ? "a non-negative integer"
+                                          : "an integer from " + std::to_string(min);
+  auto fail = [&](const std::string& what) {
+    return Error(it->second.line, Join(where, key),
+                 "expected " + what + ", got " + Describe(value));
+  };
+  if (!value.IsScalar()) {
+    return fail(expected);
+  }
+  // Plain decimal only: YAML's 0x/0o forms and "4_096" are more likely typos
+  // than intent in a config file.
+  std::string_view text = value.Scalar();
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || end != text.data() + text.size()) {
+    return fail(expected);
+  }
+  const bool too_big = ec == std::errc::result_out_of_range && text.front() != '-';
+  if (too_big || (ec == std::errc() && n > max)) {
+    return fail(expected + " no larger than " + std::to_string(max));
+  }
+  if (ec != std::errc() || n < min) {
+    return fail(expected);
+  }
+  *out = n;
+  return Status::Ok();
+}
+
+}  // namespace modeld::registry
