@@ -9,13 +9,16 @@
 #include <CLI/CLI.hpp>
 
 #include "internal/httpapi/api_context.h"
+#include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
+#include "internal/httpapi/openai_api.h"
 #include "internal/httpapi/router.h"
 #include "internal/httpapi/server.h"
 #include "internal/llm/llama_backend.h"
 #include "internal/log/log.h"
 #include "internal/manager/log_observer.h"
 #include "internal/manager/manager.h"
+#include "internal/manager/multi_observer.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -88,7 +91,9 @@ int main(int argc, char** argv) {
   }
 
   auto backend = modeld::llm::LlamaBackend::Create(flags.threads);
-  modeld::manager::LogObserver observer;
+  modeld::manager::LogObserver log_observer;
+  modeld::httpapi::Metrics metrics;
+  modeld::manager::MultiObserver observer({&log_observer, &metrics});
   modeld::manager::Manager manager(
       *backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())}, &observer);
 
@@ -98,6 +103,9 @@ int main(int argc, char** argv) {
   modeld::httpapi::Server server(router, limits);
   modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor()};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
+  modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
+  modeld::httpapi::RegisterMetricsRoute(router, metrics);
+  router.SetObserver(&metrics);
 
   auto port = server.Listen(flags.host, flags.port);
   if (!port.ok()) {

@@ -180,8 +180,10 @@ void Connection::LogRequest(int status) {
   fields["method"] = method_;
   fields["path"] = path_;
   fields["status"] = status;
-  fields["ms"] = std::round(MsSince(started_) * 1000.0) / 1000.0;
+  const double ms = MsSince(started_);
+  fields["ms"] = std::round(ms * 1000.0) / 1000.0;
   log::Info("request", fields);
+  router_.Report(path_, status, ms);
   log_ = RequestLog{};
 }
 

@@ -28,4 +28,15 @@ void Router::Dispatch(const HttpRequest& request, const std::shared_ptr<Connecti
   conn->Respond(404, R"({"error":{"code":"not_found","message":"no such endpoint"}})");
 }
 
+void Router::Report(std::string_view path, int status, double ms) const {
+  if (observer_ == nullptr) return;
+  for (const auto& route : routes_) {
+    if (route.path == path) {
+      observer_->OnRequest(route.path, status, ms);
+      return;
+    }
+  }
+  observer_->OnRequest("other", status, ms);
+}
+
 }  // namespace modeld::httpapi

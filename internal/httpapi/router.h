@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "internal/httpapi/http_types.h"
+#include "internal/httpapi/request_observer.h"
 
 namespace modeld::httpapi {
 
@@ -21,6 +22,12 @@ class Router {
   // Unknown paths get 404 not_found, known paths with another method 405.
   void Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const;
 
+  // Optional; told about every answered request (see Report).
+  void SetObserver(RequestObserver* observer) { observer_ = observer; }
+  // Called by connections when a response is done: passes the request to the
+  // observer with `path` reduced to a registered route or "other".
+  void Report(std::string_view path, int status, double ms) const;
+
  private:
   struct Route {
     http::verb method;
@@ -28,6 +35,7 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  RequestObserver* observer_ = nullptr;
 };
 
 }  // namespace modeld::httpapi

@@ -26,7 +26,7 @@ Result<ModelPtr> Load(const std::string& path, LoadControl& control, int ctx_siz
   spec.id = "test-model";
   spec.path = path;
   spec.ctx_size = ctx_size;
-  return LlamaBackend::Create(2)->Load(spec, control);
+  return LlamaBackend::Create(1)->Load(spec, control);
 }
 
 // Resident set size of this process in bytes.

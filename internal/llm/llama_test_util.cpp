@@ -88,7 +88,9 @@ std::string EogModelPath() {
 }
 
 ModelPtr LoadOrFail(const std::string& path, int ctx_size, std::string chat_template) {
-  BackendPtr backend = LlamaBackend::Create(2);
+  // One compute thread: the test machine's cores are shared with builds, and
+  // ggml's spinning worker threads crawl when they do not each get a core.
+  BackendPtr backend = LlamaBackend::Create(1);
   LoadSpec spec;
   spec.id = "test-model";
   spec.path = path;

@@ -55,6 +55,7 @@ Status Manager::Submit(const std::shared_ptr<Request>& request) {
   request->model = id;
   request->enqueued_at = Clock::now();
   queue_.push_back(request);
+  if (observer_) observer_->OnSubmit(id);
   if (observer_) observer_->OnQueueDepth(queue_.size());
   cv_.notify_all();
   return Status::Ok();

@@ -107,6 +107,22 @@ class RecordingObserver : public Observer {
     std::lock_guard lock(mu_);
     cancels_.push_back(reason);
   }
+  void OnSubmit(const std::string& /*model*/) override {
+    std::lock_guard lock(mu_);
+    ++submits_;
+  }
+  void OnFinish(const Outcome& /*outcome*/) override {
+    std::lock_guard lock(mu_);
+    ++finishes_;
+  }
+  int submits() const {
+    std::lock_guard lock(mu_);
+    return submits_;
+  }
+  int finishes() const {
+    std::lock_guard lock(mu_);
+    return finishes_;
+  }
   std::vector<SwitchReport> switches() const {
     std::lock_guard lock(mu_);
     return switches_;
@@ -125,6 +141,8 @@ class RecordingObserver : public Observer {
   std::vector<SwitchReport> switches_;  // GUARDED_BY(mu_)
   std::vector<std::string> states_;     // GUARDED_BY(mu_)
   std::vector<CancelReason> cancels_;   // GUARDED_BY(mu_)
+  int submits_ = 0;                     // GUARDED_BY(mu_)
+  int finishes_ = 0;                    // GUARDED_BY(mu_)
 };
 
 class ManagerTest : public ::testing::Test {
@@ -183,6 +201,8 @@ class ManagerTest : public ::testing::Test {
     EXPECT_EQ(backend_.max_live_at_load(), 0);
     EXPECT_LE(backend_.max_running_generates(), 1);
     EXPECT_EQ(backend_.live_models(), 0);
+    // Every accepted request got exactly one outcome.
+    EXPECT_EQ(observer_.finishes(), observer_.submits());
   }
 
   // Destroyed in reverse order: the manager before what it points to.

@@ -68,7 +68,8 @@ class Result {
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;
-    return ok() ? kOk : std::get<Status>(v_);
+    const Status* s = std::get_if<Status>(&v_);
+    return s != nullptr ? *s : kOk;
   }
   T& value() & { return std::get<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }

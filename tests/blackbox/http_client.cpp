@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <limits>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -97,7 +99,7 @@ struct HttpExchange::Impl {
 HttpExchange::HttpExchange(int port, const std::string& method, const std::string& target,
                            const std::string& body, const Headers& headers, Millis timeout)
     : impl_(std::make_unique<Impl>()) {
-  impl_->parser.body_limit(boost::none);
+  impl_->parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: 1.74 mis-compares it
   impl_->parser.header_limit(64 * 1024);
   tcp::endpoint ep(net::ip::address_v4::loopback(), static_cast<unsigned short>(port));
   auto ec = impl_->RunWrite(timeout, [&](auto handler) { impl_->socket.async_connect(ep, handler); });

@@ -104,7 +104,7 @@ TEST_F(ProcessTest, RelativeModelPathsResolveAgainstTheConfigFolder) {
   std::string error;
   // Started from "/", so only the config's folder can make m/t.gguf work.
   auto s = Server::StartRaw({ModeldBin(),
-                             {"--config", config, "--host", "127.0.0.1", "--port", "0"},
+                             {"--config", config, "--host", "127.0.0.1", "--port", "0", "--threads", "1"},
                              {},
                              "/"},
                             &error, Millis(30000));
@@ -137,7 +137,7 @@ TEST_F(ProcessTest, EnvironmentVariablesStandInForFlags) {
 
 TEST_F(ProcessTest, ThreadsAndLogLevelFlagsAreAccepted) {
   Server* s = StartServer(ConfigYaml("tiny", StandardModels()),
-                          {{"--threads", "1", "--log-level", "debug"}, {}, Millis(30000)});
+                          {{"--log-level", "debug"}, 1, {}, Millis(30000)});
   ASSERT_NE(s, nullptr);
   ExpectCompleted(Infer(s->port(), InferBody("flags", 4)), "tiny");
 }
@@ -147,7 +147,11 @@ TEST_F(ProcessTest, ShippedConfigServesOutOfTheBox) {
   ASSERT_TRUE(std::filesystem::exists(config)) << config;
   std::string error;
   auto s = Server::StartRaw(
-      {ModeldBin(), {"--config", config, "--host", "127.0.0.1", "--port", "0"}, {}, ""}, &error,
+      {ModeldBin(),
+       {"--config", config, "--host", "127.0.0.1", "--port", "0", "--threads", "1"},
+       {},
+       ""},
+      &error,
       Millis(60000));
   ASSERT_NE(s, nullptr) << error;
   auto models = Get(s->port(), "/models").Json();

@@ -73,6 +73,9 @@ std::unique_ptr<Server> Server::Start(const std::string& yaml, std::string* erro
   ProcessSpec spec;
   spec.program = ModeldBin();
   spec.args = {"--config", config, "--host", "127.0.0.1", "--port", "0"};
+  if (options.threads > 0) {
+    spec.args.insert(spec.args.end(), {"--threads", std::to_string(options.threads)});
+  }
   spec.args.insert(spec.args.end(), options.extra_args.begin(), options.extra_args.end());
   spec.env = options.env;
   auto server = StartRaw(spec, error, options.startup_timeout);

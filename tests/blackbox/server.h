@@ -53,6 +53,9 @@ std::vector<ModelEntry> StandardModels();
 
 struct ServerOptions {
   std::vector<std::string> extra_args;
+  // --threads (0: leave it out). One llama.cpp thread: with more, ggml's
+  // spinning thread pool slows to ~1 tok/s when other work shares the cores.
+  int threads = 1;
   std::map<std::string, std::string> env;
   Millis startup_timeout = Millis(30000);
 };

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CTest guard for the benchmark harness (label bench): runs the quick profile
+# on tiny into a temporary folder and checks the results JSON has every field.
+# No speed assertions. It does not need llama.cpp's tools: it runs with
+# --no-llama-tools and checks that llama-bench, llama-server and the router
+# are marked missing with a reason, while modeld, the floor probe and the
+# serving-path benchmark measured.  Usage: bench_harness_test.sh BUILD_DIR
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$(cd "${1:?usage: bench_harness_test.sh BUILD_DIR}" && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+BUILD="$build" "$root/scripts/bench.sh" --quick --models tiny --no-llama-tools --no-setup \
+  --reps 1 --tokens 16 --memory-switches 4 --out "$tmp"
+shopt -s nullglob
+results=("$tmp"/2*.json)
+((${#results[@]} == 1)) || { echo "expected one results JSON, got ${#results[@]}" >&2; exit 1; }
+python3 "$root/bench/check_results.py" "${results[0]}" \
+  --expect-ok modeld-sse,modeld-ndjson,modeld,floor \
+  --expect-missing llama-server,llama-bench,llama-server-router
+python3 - "${results[0]}" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+pt = doc["scenarios"]["pertoken"]
+assert pt["allocations"]["status"] == "ok", pt["allocations"]
+assert pt["allocations"]["benchmarks"], "no serving-path benchmarks ran"
+assert pt["end_to_end"]["status"] == "ok", pt["end_to_end"]
+assert doc["scenarios"]["memory"]["checkpoints"]["2"]["VmRSS"] > 0
+print("bench_harness: pertoken and memory fields present")
+PY
+for f in latest.md latest.png; do
+  [[ -s "$tmp/$f" ]] || { echo "$f was not written" >&2; exit 1; }
+done

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Checks a benchmark results JSON for completeness (no speed assertions).
+
+  check_results.py RESULTS.json [--expect-ok NAME,NAME...] [--expect-missing NAME,...]
+
+--expect-ok: these contenders must have measured (status ok) wherever they
+appear. --expect-missing: these must be present and marked missing with a
+reason (never silently absent). Exit 0 when complete, 1 with the problems."""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness.schema import validate  # noqa: E402
+
+
+def contender_entries(doc):
+    for scenario in ("decode", "ttft", "switch"):
+        for key, block in (doc["scenarios"].get(scenario) or {}).items():
+            if isinstance(block, dict):
+                for name, entry in (block.get("contenders") or {}).items():
+                    yield f"{scenario}/{key}/{name}", name, entry
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("results")
+    p.add_argument("--expect-ok", default="")
+    p.add_argument("--expect-missing", default="")
+    a = p.parse_args()
+    with open(a.results) as f:
+        doc = json.load(f)
+    ok_names = [n for n in a.expect_ok.split(",") if n]
+    problems = validate(doc, ok_names)
+    missing_names = [n for n in a.expect_missing.split(",") if n]
+    seen = set()
+    for where, name, entry in contender_entries(doc):
+        for want in missing_names:
+            if name == want or name.startswith(want):
+                seen.add(want)
+                if entry.get("status") != "missing" or not entry.get("reason"):
+                    problems.append(f"{where}: expected status missing with a reason")
+    problems += [f"no entry marks {n} as missing" for n in missing_names if n not in seen]
+    for n in ok_names:
+        if not any(name == n for _, name, _ in contender_entries(doc)):
+            problems.append(f"contender {n} never appears")
+    for prob in problems:
+        print(f"check_results: {prob}", file=sys.stderr)
+    if not problems:
+        print(f"check_results: {a.results}: complete")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

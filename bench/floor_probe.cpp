@@ -1,0 +1,240 @@
+// modeld-floor-probe: the in-process floor for a model switch, and a token
+// counter for calibrating prompts.
+//
+// Switch mode (default): loads the first model untimed, then for each cycle
+// switches through the models in order and, per switch, times
+//   free the old context and model + load the new model (mmap) + create a
+//   context + tokenize and decode the prompt + sample one token greedily,
+// with the same parameters as modeld's llama.cpp adapter (mmap, n_ctx 4096,
+// n_batch min(ctx, 2048), n_ubatch 512, one sequence, N threads). That is the
+// least any in-process server can spend from "request for B arrives while A is
+// loaded" to "B's first token exists". One JSON object per switch on stdout.
+//
+//   modeld-floor-probe --model tiny=/m/tiny.gguf --model small=/m/small.gguf
+//                      [--cycles 1] [--threads 2] [--ctx 4096] [--prompt TEXT]
+//
+// Count mode: prints {"tokens":N} for the prompt as modeld tokenizes it (BOS
+// added as the model asks, no special-token parsing); loads the vocabulary only.
+//
+//   modeld-floor-probe --count-tokens --model tiny=/m/tiny.gguf --prompt TEXT
+//
+// Exit status: 0 on success, 1 on a llama.cpp failure, 2 on bad arguments.
+#include <llama.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ModelFile {
+  std::string id;
+  std::string path;
+};
+
+struct Options {
+  std::vector<ModelFile> models;
+  int cycles = 1;
+  int threads = 2;
+  int ctx = 4096;
+  std::string prompt = "Hello";
+  bool count_tokens = false;
+};
+
+struct ModelDeleter {
+  void operator()(llama_model* m) const { llama_model_free(m); }
+};
+struct ContextDeleter {
+  void operator()(llama_context* c) const { llama_free(c); }
+};
+using ModelHandle = std::unique_ptr<llama_model, ModelDeleter>;
+using ContextHandle = std::unique_ptr<llama_context, ContextDeleter>;
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+void Quiet(ggml_log_level, const char*, void*) {}
+
+int Usage(const char* why) {
+  std::fprintf(stderr,
+               "modeld-floor-probe: %s\n"
+               "usage: modeld-floor-probe [--count-tokens] --model ID=PATH [--model ID=PATH ...]\n"
+               "       [--cycles N] [--threads N] [--ctx N] [--prompt TEXT]\n",
+               why);
+  return 2;
+}
+
+bool ParseInt(const char* s, int& out) {
+  char* end = nullptr;
+  const long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v <= 0 || v > 1'000'000) return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+// Returns 0 when the arguments are usable, else the exit status.
+int ParseArgs(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--count-tokens") {
+      o.count_tokens = true;
+      continue;
+    }
+    if (i + 1 >= argc) return Usage("missing value after an option");
+    const char* v = argv[++i];
+    if (a == "--model") {
+      const char* eq = std::strchr(v, '=');
+      if (eq == nullptr || eq == v || eq[1] == '\0') return Usage("--model takes ID=PATH");
+      o.models.push_back({std::string(v, eq), std::string(eq + 1)});
+    } else if (a == "--prompt") {
+      o.prompt = v;
+    } else {
+      int* target = a == "--cycles"    ? &o.cycles
+                    : a == "--threads" ? &o.threads
+                    : a == "--ctx"     ? &o.ctx
+                                       : nullptr;
+      if (target == nullptr || !ParseInt(v, *target)) {
+        return Usage(("bad option or value: " + std::string(a)).c_str());
+      }
+    }
+  }
+  if (o.models.empty()) return Usage("at least one --model is required");
+  if (!o.count_tokens && o.models.size() < 2) return Usage("switching needs two --model");
+  return 0;
+}
+
+// As modeld tokenizes a plain prompt: add BOS as the model asks, no special parsing.
+bool Tokenize(const llama_vocab* vocab, const std::string& text, std::vector<llama_token>& out) {
+  out.resize(text.size() + 8);
+  int n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), out.data(),
+                         static_cast<int32_t>(out.size()), /*add_special=*/true,
+                         /*parse_special=*/false);
+  if (n < 0) {
+    out.resize(static_cast<size_t>(-n));
+    n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), out.data(),
+                       static_cast<int32_t>(out.size()), true, false);
+  }
+  if (n < 0) return false;
+  out.resize(static_cast<size_t>(n));
+  return true;
+}
+
+int CountTokens(const Options& o) {
+  llama_model_params mp = llama_model_default_params();
+  mp.vocab_only = true;
+  ModelHandle model(llama_model_load_from_file(o.models[0].path.c_str(), mp));
+  if (model == nullptr) {
+    std::fprintf(stderr, "modeld-floor-probe: cannot load %s\n", o.models[0].path.c_str());
+    return 1;
+  }
+  std::vector<llama_token> tokens;
+  if (!Tokenize(llama_model_get_vocab(model.get()), o.prompt, tokens)) return 1;
+  std::printf("{\"tokens\":%zu}\n", tokens.size());
+  return 0;
+}
+
+struct Loaded {
+  ModelHandle model;
+  ContextHandle ctx;
+};
+
+// The same model and context parameters as internal/llm/llama_backend.cpp.
+bool Load(const Options& o, const ModelFile& f, Loaded& out, double& load_ms, double& ctx_ms) {
+  const Clock::time_point t0 = Clock::now();
+  llama_model_params mp = llama_model_default_params();
+  mp.n_gpu_layers = 0;
+  mp.load_mode = LLAMA_LOAD_MODE_MMAP;
+  out.model.reset(llama_model_load_from_file(f.path.c_str(), mp));
+  const Clock::time_point t1 = Clock::now();
+  if (out.model == nullptr) return false;
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(o.ctx);
+  cp.n_batch = static_cast<uint32_t>(std::min(o.ctx, 2048));
+  cp.n_ubatch = std::min(cp.n_batch, 512u);
+  cp.n_seq_max = 1;
+  cp.n_threads = o.threads;
+  cp.n_threads_batch = o.threads;
+  cp.no_perf = true;
+  out.ctx.reset(llama_init_from_model(out.model.get(), cp));
+  const Clock::time_point t2 = Clock::now();
+  load_ms = Ms(t0, t1);
+  ctx_ms = Ms(t1, t2);
+  return out.ctx != nullptr;
+}
+
+// Decodes the prompt and returns the greedy first token (argmax, as modeld).
+bool FirstToken(const Loaded& m, const std::string& prompt, llama_token& token) {
+  const llama_vocab* vocab = llama_model_get_vocab(m.model.get());
+  std::vector<llama_token> tokens;
+  if (!Tokenize(vocab, prompt, tokens) || tokens.empty()) return false;
+  if (llama_decode(m.ctx.get(), llama_batch_get_one(tokens.data(),
+                                                    static_cast<int32_t>(tokens.size()))) != 0) {
+    return false;
+  }
+  const float* logits = llama_get_logits_ith(m.ctx.get(), -1);
+  if (logits == nullptr) return false;
+  const int n_vocab = llama_vocab_n_tokens(vocab);
+  token = static_cast<llama_token>(std::max_element(logits, logits + n_vocab) - logits);
+  return true;
+}
+
+int Switches(const Options& o) {
+  Loaded current;
+  double load_ms = 0, ctx_ms = 0;
+  if (!Load(o, o.models[0], current, load_ms, ctx_ms)) {
+    std::fprintf(stderr, "modeld-floor-probe: cannot load %s\n", o.models[0].path.c_str());
+    return 1;
+  }
+  size_t at = 0;
+  const size_t n = o.models.size();
+  for (int cycle = 0; cycle < o.cycles; ++cycle) {
+    for (size_t step = 0; step < n; ++step) {
+      const size_t next = (at + 1) % n;
+      const Clock::time_point t0 = Clock::now();
+      current.ctx.reset();
+      current.model.reset();
+      const Clock::time_point t1 = Clock::now();
+      if (!Load(o, o.models[next], current, load_ms, ctx_ms)) {
+        std::fprintf(stderr, "modeld-floor-probe: cannot load %s\n", o.models[next].path.c_str());
+        return 1;
+      }
+      const Clock::time_point t2 = Clock::now();
+      llama_token token = 0;
+      if (!FirstToken(current, o.prompt, token)) {
+        std::fprintf(stderr, "modeld-floor-probe: decode failed on %s\n",
+                     o.models[next].id.c_str());
+        return 1;
+      }
+      const Clock::time_point t3 = Clock::now();
+      std::printf(
+          "{\"from\":\"%s\",\"to\":\"%s\",\"total_ms\":%.3f,\"free_ms\":%.3f,\"load_ms\":%.3f,"
+          "\"ctx_ms\":%.3f,\"first_token_ms\":%.3f,\"token\":%d}\n",
+          o.models[at].id.c_str(), o.models[next].id.c_str(), Ms(t0, t3), Ms(t0, t1), load_ms,
+          ctx_ms, Ms(t2, t3), token);
+      std::fflush(stdout);
+      at = next;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (int rc = ParseArgs(argc, argv, o); rc != 0) return rc;
+  llama_log_set(&Quiet, nullptr);
+  llama_backend_init();
+  const int rc = o.count_tokens ? CountTokens(o) : Switches(o);
+  llama_backend_free();
+  return rc;
+}

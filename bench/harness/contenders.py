@@ -1,0 +1,97 @@
+"""One measurement of one contender. Each function returns a dict (the
+sample's details) or raises MeasureError with the reason."""
+
+import json
+
+from harness import client
+from harness.procs import run_tool
+
+
+class MeasureError(RuntimeError):
+    pass
+
+
+def _rate(r, n_tokens):
+    """Tokens per second as the client saw them: first to last token event.
+    The first event carries the first token, so N-1 tokens follow it."""
+    if r.t_first is None or r.t_last is None or r.t_last <= r.t_first or n_tokens < 2:
+        return None
+    return (n_tokens - 1) / (r.t_last - r.t_first)
+
+
+def modeld_infer(port, model, prompt, max_tokens, fmt="sse"):
+    """POST /infer, streamed as SSE or ndjson, greedy."""
+    body = {"model": model, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0,
+            "stream": True}
+    headers = {"Accept": "application/x-ndjson"} if fmt == "ndjson" else None
+    r = client.stream(port, "/infer", body, client.MARKERS[fmt], headers)
+    if r.error:
+        raise MeasureError(r.error)
+    name, final = client.final_event(r, fmt)
+    if name != "done":
+        raise MeasureError(f"HTTP {r.status}, final event {name}: {json.dumps(final)[:300]}")
+    n = final["usage"]["completion_tokens"]
+    return {"tokens": n, "prompt_tokens": final["usage"]["prompt_tokens"],
+            "events": r.token_events, "tok_s": _rate(r, n), "ttft_ms": r.ttft_ms,
+            "total_ms": (r.t_end - r.t_send) * 1e3,
+            "server_timings": final.get("timings", {})}
+
+
+def llama_completion(port, prompt, n_predict, model=None):
+    """POST /completion on llama-server, streamed, greedy, no prompt cache."""
+    body = {"prompt": prompt, "n_predict": n_predict, "stream": True, "ignore_eos": True,
+            "temperature": 0, "cache_prompt": False}
+    if model is not None:
+        body["model"] = model
+    r = client.stream(port, "/completion", body, client.MARKERS["llama"])
+    if r.error:
+        raise MeasureError(r.error)
+    name, final = client.final_event(r, "llama")
+    if name != "done":
+        raise MeasureError(f"HTTP {r.status}, final {name}: {json.dumps(final)[:300]}")
+    timings = final.get("timings", {})
+    n = timings.get("predicted_n", r.token_events)
+    return {"tokens": n, "prompt_tokens": timings.get("prompt_n"), "events": r.token_events,
+            "tok_s": _rate(r, n), "ttft_ms": r.ttft_ms,
+            "total_ms": (r.t_end - r.t_send) * 1e3, "server_timings": timings}
+
+
+def llama_bench(binary, model_path, threads, n_prompt, n_gen, timeout=900):
+    """One llama-bench run (-r 1, its own warm-up): tokens/s and ms."""
+    argv = [binary, "-m", model_path, "-t", str(threads), "-p", str(n_prompt),
+            "-n", str(n_gen), "-r", "1", "-o", "json"]
+    rc, out, err = run_tool(argv, timeout)
+    if rc != 0:
+        raise MeasureError(f"llama-bench exited {rc}: {err.decode(errors='replace')[-300:]}")
+    try:
+        tests = json.loads(out)
+    except ValueError as e:
+        raise MeasureError(f"llama-bench output is not JSON: {e}") from e
+    t = tests[0]
+    ts = t["avg_ts"]
+    n = n_prompt if n_prompt else n_gen
+    return {"tok_s": ts, "ms": n / ts * 1e3, "n_prompt": t.get("n_prompt"),
+            "n_gen": t.get("n_gen"), "n_threads": t.get("n_threads"),
+            "samples_ns": t.get("samples_ns"), "type_k": t.get("type_k"),
+            "flash_attn": t.get("flash_attn"), "n_batch": t.get("n_batch"),
+            "n_ubatch": t.get("n_ubatch"), "build_commit": t.get("build_commit")}
+
+
+def probe_switches(binary, models, threads, ctx, prompt, cycles=1, timeout=300):
+    """The in-process floor: [(from, to, details)] for each switch."""
+    argv = [binary, "--threads", str(threads), "--ctx", str(ctx), "--prompt", prompt,
+            "--cycles", str(cycles)]
+    for mid, path in models:
+        argv += ["--model", f"{mid}={path}"]
+    rc, out, err = run_tool(argv, timeout)
+    if rc != 0:
+        raise MeasureError(f"floor probe exited {rc}: {err.decode(errors='replace')[-300:]}")
+    return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+
+
+def probe_count_tokens(binary, model_path, prompt):
+    rc, out, err = run_tool([binary, "--count-tokens", "--model", f"m={model_path}",
+                             "--prompt", prompt], 60)
+    if rc != 0:
+        raise MeasureError(f"token count failed: {err.decode(errors='replace')[-300:]}")
+    return json.loads(out)["tokens"]

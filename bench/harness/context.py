@@ -1,0 +1,52 @@
+"""What one benchmark run works with: settings, binaries and models."""
+
+import os
+
+# Settings every contender shares (the issue's fairness rules).
+THREADS = 2
+CTX = 4096
+DECODE_PROMPT = "Once upon a time, in a small village by the sea,"
+SWITCH_PROMPT = "Hello"
+TTFT_PROMPT_TOKENS = 128
+
+# Presets in size order; switches cycle between neighbours.
+PRESET_ORDER = ["tiny", "small", "1b"]
+
+
+class Bench:
+    def __init__(self, args, root, workdir):
+        self.root = root
+        self.workdir = workdir
+        self.quick = args.quick
+        self.threads = THREADS
+        self.ctx = CTX
+        self.reps = args.reps if args.reps is not None else (2 if args.quick else 5)
+        self.tokens = args.tokens if args.tokens is not None else (64 if args.quick else 256)
+        self.memory_switches = args.memory_switches or (10 if args.quick else 100)
+        self.pause_s = 0.2
+        self.models = {}       # id -> absolute path, in preset order
+        self.tools = {}        # name -> path
+        self.missing = {}      # name -> why it cannot run
+
+    def tool(self, name):
+        return self.tools.get(name)
+
+    def add_tool(self, name, path, reason_if_absent):
+        if path and os.access(path, os.X_OK):
+            self.tools[name] = path
+        else:
+            self.missing[name] = reason_if_absent
+
+    def switch_pairs(self):
+        """Neighbouring presets among the selected models (tiny<->small,
+        small<->1b). One model alone is paired with its '-b' twin (a second
+        file of the same preset), when that file exists."""
+        ids = [m for m in PRESET_ORDER if m in self.models]
+        pairs = list(zip(ids, ids[1:]))
+        if not pairs and len(ids) == 1 and f"{ids[0]}-b" in self.models:
+            pairs = [(ids[0], f"{ids[0]}-b")]
+        return pairs
+
+    def measured_models(self):
+        """The models decode and TTFT run on (twins excluded)."""
+        return [m for m in PRESET_ORDER if m in self.models]

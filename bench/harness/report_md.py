@@ -1,0 +1,158 @@
+"""bench/results/latest.md: the summary table the README shows."""
+
+from harness.context import TTFT_PROMPT_TOKENS
+
+
+def num(v, unit=""):
+    if v is None:
+        return "–"
+    a = abs(v)
+    s = f"{v:.0f}" if a >= 100 else f"{v:.1f}" if a >= 10 else f"{v:.2f}"
+    return s + unit
+
+
+def cell(e):
+    """'median (min–max)' of a contender entry, or why there is none."""
+    if e is None:
+        return "–"
+    if e["status"] == "missing":
+        return "n/a¹"
+    if e["status"] == "failed":
+        return "failed²"
+    return f"**{num(e['median'])}** ({num(e['min'])}–{num(e['max'])})"
+
+
+def ratio_cell(v):
+    return "–" if v is None else f"{v:.2f}×"
+
+
+def _table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _decode(res):
+    rows = []
+    for mid, d in res.items():
+        c = d["contenders"]
+        tg = next(k for k in c if k.startswith("llama-bench"))
+        r = d["ratios"]
+        rows.append([mid, cell(c["modeld-sse"]), cell(c["modeld-ndjson"]),
+                     cell(c["llama-server"]), cell(c[tg]),
+                     ratio_cell(r["modeld-sse/llama-server"]),
+                     ratio_cell(r[f"modeld-sse/{tg}"])])
+    n = next(iter(res.values()))["tokens"]
+    return [f"### Decode throughput ({n} tokens streamed, tok/s, higher is better)", ""] + \
+        _table(["model", "modeld /infer SSE", "modeld /infer ndjson", "llama-server (1 slot)",
+                f"llama-bench tg{n}", "SSE / server", "SSE / bench"], rows)
+
+
+def _ttft(res):
+    pp = f"llama-bench-pp{TTFT_PROMPT_TOKENS}"
+    rows = []
+    for mid, t in res.items():
+        c = t["contenders"]
+        rows.append([mid, t["prompt_tokens"], cell(c["modeld"]), cell(c["llama-server"]),
+                     cell(c[pp]), num(t["deltas_ms"][f"modeld-{pp}"], " ms")])
+    return [f"### Time to first token ({TTFT_PROMPT_TOKENS}-token prompt, ms, lower is better)",
+            ""] + _table(["model", "prompt tokens", "modeld", "llama-server",
+                          f"llama-bench pp{TTFT_PROMPT_TOKENS}", "modeld − pp"], rows)
+
+
+def _switch(res):
+    if "skipped" in res:
+        return ["### Switch latency", "", f"Skipped: {res['skipped']}"]
+    rows = []
+    for direction, s in res.items():
+        c, r = s["contenders"], s["ratios"]
+        rows.append([direction.replace("->", " → "), cell(c["modeld"]),
+                     cell(c["llama-server-router"]), cell(c["floor"]),
+                     ratio_cell(r["llama-server-router/modeld"]), ratio_cell(r["modeld/floor"])])
+    return ["### Switch latency (request for B while A is loaded → B's first token, ms, "
+            "warm page cache)", ""] + \
+        _table(["switch", "modeld", "llama-server router", "in-process floor",
+                "router / modeld", "modeld / floor"], rows)
+
+
+def _memory(res):
+    if "skipped" in res:
+        return ["### Memory over switches", "", f"Skipped: {res['skipped']}"]
+    rows = [[n, num(s["VmRSS"] / 1024), num(s["RssAnon"] / 1024), num(s["RssFile"] / 1024),
+             s["loaded"]] for n, s in res["checkpoints"].items()]
+    g = res["growth_kb"]
+    lines = [f"### Memory: modeld RSS over {res['switches']} switches "
+             f"{' ↔ '.join(res['pair'])} (MB)", ""]
+    lines += _table(["after switch", "VmRSS", "RssAnon", "RssFile", "loaded"], rows)
+    if g is not None:
+        lines += ["", f"Growth from switch {res['growth_from']} to {res['growth_to']}: "
+                      f"**{g / 1024:.2f} MB** VmRSS, {res['anon_growth_kb'] / 1024:.2f} MB anonymous."]
+    for k, v in (res.get("experiments") or {}).items():
+        lines += [f"- {k}: {v}"]
+    return lines
+
+
+def _pertoken(res):
+    lines = ["### Per-token cost of modeld's serving path (counts, not time)", ""]
+    a = res.get("allocations", {})
+    if a.get("status") == "ok":
+        rows = [[name, num(r["allocs_per_token"]), num(r["allocs_per_event"]),
+                 num(r["wire_bytes_per_event"]), num(r["cpu_time"], " " + r["time_unit"])]
+                for name, r in a["benchmarks"].items()]
+        lines += _table(["benchmark (tokens per event)", "heap allocs / token",
+                         "heap allocs / event", "wire bytes / event", "CPU time / event"], rows)
+    else:
+        lines += [f"Allocation counts: {a.get('status')} ({a.get('reason')})"]
+    ins = res.get("instructions", {})
+    parts = []
+    for k, v in ins.items() if isinstance(ins, dict) else []:
+        if isinstance(v, dict) and v.get("status") == "ok":
+            parts.append(f"{num(v['instructions_per_event'])} per event with "
+                         f"{v['tokens'] // max(1, v['events'])} token(s) per event "
+                         f"({num(v['instructions_per_token'])} per token)")
+    if parts:
+        lines += ["", "User-space instructions (callgrind) from the worker's hand-over to "
+                      "the framed chunk in the write buffer: " + "; ".join(parts) + "."]
+    e = res.get("end_to_end", {})
+    if e.get("status") == "ok":
+        us = ", ".join(f"{k} {num(v)} µs" for k, v in e["us_per_token"].items())
+        over = ", ".join(f"{k} {num(v)} µs" for k, v in e["overhead_us_per_token"].items())
+        lines += ["", f"End to end on tiny, time per token: {us}. Difference: {over}."]
+    return lines
+
+
+def _targets(rows):
+    body = [[r["scenario"], r["subject"], r["metric"], r["target"],
+             "–" if r["value"] is None else num(r["value"]),
+             "–" if r["met"] is None else ("yes" if r["met"] else "**no**")] for r in rows]
+    return ["### Targets (issue 4)", ""] + _table(
+        ["scenario", "subject", "metric", "target", "measured", "met"], body)
+
+
+def render(doc, json_name, chart_path):
+    m, cfg = doc["machine"], doc["config"]
+    llama, modeld = doc["llama_cpp"], doc["modeld"]
+    commit = (modeld["commit"] or "unknown")[:10] + (" + local changes" if modeld["dirty"] else "")
+    lines = [
+        "## Benchmarks", "",
+        f"Run {doc['started_utc']} — **{doc['label']}**. {m['nproc']} × {m['cpu_model']}, "
+        f"{m['mem_total_kb'] / 1048576:.0f} GiB; llama.cpp {llama['tag']} "
+        f"({(llama['commit'] or '')[:10]}); modeld {commit}. Every contender: same GGUF file, "
+        f"{cfg['threads']} threads, context {cfg['ctx']}, greedy sampling; one warm-up, then "
+        f"{cfg['reps']} round(s) run alternately; **median** (min–max).", "",
+        f"Reproduce with `make bench` (`make bench-quick` for a short run). Every sample: "
+        f"`bench/results/{json_name}`.", ""]
+    if chart_path:
+        lines += [f"![modeld benchmarks]({chart_path})", ""]
+    res = doc["scenarios"]
+    if doc.get("targets"):
+        lines += _targets(doc["targets"]) + [""]
+    for key, fn in (("decode", _decode), ("ttft", _ttft), ("switch", _switch),
+                    ("memory", _memory), ("pertoken", _pertoken)):
+        if res.get(key):
+            lines += fn(res[key]) + [""]
+    notes = [f"¹ n/a: {why}." for why in doc["contenders_missing"].values()]
+    if any("failed²" in line for line in lines):
+        notes.append("² failed: the JSON has the reason.")
+    lines += [n + "  " for n in notes]  # two spaces: Markdown line breaks
+    return "\n".join(lines).rstrip() + "\n"

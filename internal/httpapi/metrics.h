@@ -1,0 +1,81 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "internal/httpapi/request_observer.h"
+#include "internal/manager/observer.h"
+
+namespace modeld::httpapi {
+
+class Router;
+
+// The Content-Type of GET /metrics: Prometheus text format 0.0.4.
+inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// modeld's Prometheus metrics, fed by the manager (as its Observer) and by
+// the router (as its RequestObserver), rendered by GET /metrics. Written by
+// hand: a dozen families do not need a client library.
+// Thread-safety: every method is safe to call from any thread; all state is
+// guarded by mu_, which is never held while calling out.
+class Metrics final : public manager::Observer, public RequestObserver {
+ public:
+  Metrics();
+
+  // manager::Observer
+  void OnSwitch(const manager::SwitchReport& report) override;
+  void OnStateChange(manager::ModelState state, const std::string& model) override;
+  void OnCancel(manager::CancelReason reason) override;
+  void OnQueueDepth(size_t depth) override;
+  void OnSubmit(const std::string& model) override;
+  void OnFinish(const manager::Outcome& outcome) override;
+
+  // RequestObserver
+  void OnRequest(std::string_view route, int status, double ms) override;
+
+  // Every family with HELP and TYPE lines, series sorted by label.
+  std::string Render() const;
+
+ private:
+  // Buckets hold per-bucket (not cumulative) counts; the last is +Inf.
+  struct Histogram {
+    std::span<const double> bounds;
+    std::vector<uint64_t> buckets;
+    double sum = 0;
+    uint64_t count = 0;
+    explicit Histogram(std::span<const double> b) : bounds(b), buckets(b.size() + 1) {}
+    void Observe(double v);
+  };
+  using HistogramsByModel = std::map<std::string, Histogram>;
+  static void Observe(HistogramsByModel& family, std::span<const double> bounds,
+                      const std::string& model, double v);
+  static void RenderHistograms(std::string& out, std::string_view name, std::string_view help,
+                               const HistogramsByModel& family);
+
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_); route, status
+  std::map<std::string, uint64_t> prompt_tokens_;             // GUARDED_BY(mu_); by model
+  std::map<std::string, uint64_t> generated_tokens_;          // GUARDED_BY(mu_); by model
+  std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
+  std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
+  std::array<uint64_t, 4> cancellations_{};  // GUARDED_BY(mu_); by CancelReason
+  HistogramsByModel load_seconds_;           // GUARDED_BY(mu_)
+  HistogramsByModel switch_seconds_;         // GUARDED_BY(mu_)
+  HistogramsByModel ttft_seconds_;           // GUARDED_BY(mu_)
+  manager::ModelState state_ = manager::ModelState::kEmpty;  // GUARDED_BY(mu_)
+  std::string state_model_;                                  // GUARDED_BY(mu_)
+  size_t queue_depth_ = 0;                                   // GUARDED_BY(mu_)
+  int64_t inflight_ = 0;                                     // GUARDED_BY(mu_)
+};
+
+// GET /metrics.
+void RegisterMetricsRoute(Router& router, const Metrics& metrics);
+
+}  // namespace modeld::httpapi

@@ -1,0 +1,182 @@
+#include "internal/httpapi/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace modeld::httpapi {
+namespace {
+
+using manager::CancelReason;
+using manager::ModelState;
+
+// Parses the text format into {"name{labels}" -> value}; checks that every
+// sample belongs to a family announced by HELP and TYPE lines before it.
+std::map<std::string, double> Parse(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::set<std::string> helped;
+  std::map<std::string, std::string> types;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    EXPECT_FALSE(line.empty()) << "blank line in:\n" << text;
+    if (line.rfind("# HELP ", 0) == 0) {
+      helped.insert(line.substr(7, line.find(' ', 7) - 7));
+      continue;
+    }
+    if (line.rfind("# TYPE ", 0) == 0) {
+      const std::string rest = line.substr(7);
+      const std::string name = rest.substr(0, rest.find(' '));
+      EXPECT_TRUE(helped.count(name)) << "TYPE before HELP: " << line;
+      types[name] = rest.substr(rest.find(' ') + 1);
+      continue;
+    }
+    const size_t space = line.rfind(' ');
+    const std::string key = line.substr(0, space);
+    std::string family = key.substr(0, key.find('{'));
+    if (!types.count(family)) {
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        const std::string s = suffix;
+        if (family.size() > s.size() && family.ends_with(s)) {
+          family.resize(family.size() - s.size());
+          break;
+        }
+      }
+    }
+    EXPECT_TRUE(types.count(family)) << "sample without TYPE: " << line;
+    EXPECT_EQ(samples.count(key), 0u) << "duplicate series: " << key;
+    const std::string value = line.substr(space + 1);
+    samples[key] = value == "+Inf" ? INFINITY : std::stod(value);
+  }
+  EXPECT_TRUE(text.empty() || text.back() == '\n');
+  return samples;
+}
+
+manager::Outcome Generated(const std::string& model, int prompt, int completion, double tps) {
+  manager::Outcome o;
+  o.model = model;
+  o.stats.prompt_tokens = prompt;
+  o.stats.completion_tokens = completion;
+  o.timings.queue_ms = 10;
+  o.timings.switch_ms = 20;
+  o.timings.prompt_ms = 30;  // time to first token: 0.06 s
+  o.timings.tokens_per_second = tps;
+  return o;
+}
+
+TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
+  Metrics m;
+  const std::string text = m.Render();
+  for (const char* family :
+       {"modeld_requests_total counter", "modeld_prompt_tokens_total counter",
+        "modeld_generated_tokens_total counter", "modeld_model_info gauge",
+        "modeld_model_state gauge", "modeld_load_duration_seconds histogram",
+        "modeld_switch_duration_seconds histogram", "modeld_queue_depth gauge",
+        "modeld_inflight_requests gauge", "modeld_cancellations_total counter",
+        "modeld_time_to_first_token_seconds histogram",
+        "modeld_decode_tokens_per_second gauge"}) {
+    EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
+  }
+  auto s = Parse(text);
+  EXPECT_EQ(s["modeld_model_state{state=\"empty\"}"], 1);
+  EXPECT_EQ(s["modeld_model_state{state=\"ready\"}"], 0);
+  EXPECT_EQ(s["modeld_queue_depth"], 0);
+  EXPECT_EQ(s["modeld_inflight_requests"], 0);
+  EXPECT_EQ(s["modeld_cancellations_total{reason=\"disconnect\"}"], 0);
+  EXPECT_EQ(s.count("modeld_model_info{model=\"tiny\"}"), 0u);
+}
+
+TEST(MetricsTest, RequestsCountByRouteAndStatus) {
+  Metrics m;
+  m.OnRequest("/v1/chat/completions", 200, 1);
+  m.OnRequest("/v1/chat/completions", 200, 1);
+  m.OnRequest("/v1/chat/completions", 400, 1);
+  m.OnRequest("other", 404, 1);
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_requests_total{route=\"/v1/chat/completions\",status=\"200\"}"], 2);
+  EXPECT_EQ(s["modeld_requests_total{route=\"/v1/chat/completions\",status=\"400\"}"], 1);
+  EXPECT_EQ(s["modeld_requests_total{route=\"other\",status=\"404\"}"], 1);
+}
+
+TEST(MetricsTest, StateAndCurrentModelFollowTheManager) {
+  Metrics m;
+  m.OnStateChange(ModelState::kLoading, "small");
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_model_state{state=\"loading\"}"], 1);
+  EXPECT_EQ(s["modeld_model_state{state=\"empty\"}"], 0);
+  EXPECT_EQ(s["modeld_model_info{model=\"small\"}"], 1);
+  m.OnStateChange(ModelState::kReady, "tiny");
+  s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_model_state{state=\"ready\"}"], 1);
+  EXPECT_EQ(s["modeld_model_state{state=\"loading\"}"], 0);
+  EXPECT_EQ(s["modeld_model_info{model=\"tiny\"}"], 1);
+  EXPECT_EQ(s.count("modeld_model_info{model=\"small\"}"), 0u);
+}
+
+TEST(MetricsTest, TokensTtftAndDecodeSpeedComeFromOutcomes) {
+  Metrics m;
+  m.OnSubmit("tiny");
+  m.OnSubmit("tiny");
+  m.OnSubmit("small");
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_inflight_requests"], 3);
+  m.OnFinish(Generated("tiny", 5, 7, 900));
+  m.OnFinish(Generated("tiny", 3, 2, 1000));
+  m.OnFinish(Generated("small", 4, 0, 0));  // cancelled before its first token
+  s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_inflight_requests"], 0);
+  EXPECT_EQ(s["modeld_prompt_tokens_total{model=\"tiny\"}"], 8);
+  EXPECT_EQ(s["modeld_prompt_tokens_total{model=\"small\"}"], 4);
+  EXPECT_EQ(s["modeld_generated_tokens_total{model=\"tiny\"}"], 9);
+  EXPECT_EQ(s.count("modeld_generated_tokens_total{model=\"small\"}"), 0u);
+  EXPECT_EQ(s["modeld_decode_tokens_per_second{model=\"tiny\"}"], 1000);  // the last one
+  EXPECT_EQ(s["modeld_time_to_first_token_seconds_count{model=\"tiny\"}"], 2);
+  EXPECT_DOUBLE_EQ(s["modeld_time_to_first_token_seconds_sum{model=\"tiny\"}"], 0.12);
+  // 0.06 s falls in the 0.1 bucket, not the 0.05 one; buckets are cumulative.
+  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.05\"}"], 0);
+  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.1\"}"], 2);
+  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"], 2);
+  EXPECT_EQ(s.count("modeld_time_to_first_token_seconds_count{model=\"small\"}"), 0u);
+}
+
+TEST(MetricsTest, SwitchesFeedLoadAndSwitchHistograms) {
+  Metrics m;
+  m.OnSwitch({"", "tiny", 100, 5, "ok", ""});
+  m.OnSwitch({"tiny", "small", 2000, 500, "ok", ""});
+  m.OnSwitch({"small", "broken", 1, 0, "failed", "bad magic"});
+  m.OnSwitch({"small", "tiny", 50, 0, "aborted", "superseded"});
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s["modeld_switches_total{outcome=\"ok\"}"], 2);
+  EXPECT_EQ(s["modeld_switches_total{outcome=\"failed\"}"], 1);
+  EXPECT_EQ(s["modeld_switches_total{outcome=\"aborted\"}"], 1);
+  EXPECT_EQ(s["modeld_load_duration_seconds_count{model=\"tiny\"}"], 1);
+  EXPECT_DOUBLE_EQ(s["modeld_load_duration_seconds_sum{model=\"tiny\"}"], 0.1);
+  EXPECT_EQ(s["modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.1\"}"], 1);
+  EXPECT_EQ(s["modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.05\"}"], 0);
+  EXPECT_DOUBLE_EQ(s["modeld_switch_duration_seconds_sum{model=\"small\"}"], 2.5);
+  EXPECT_EQ(s["modeld_switch_duration_seconds_bucket{model=\"small\",le=\"2.5\"}"], 1);
+  EXPECT_EQ(s["modeld_switch_duration_seconds_bucket{model=\"small\",le=\"1\"}"], 0);
+  EXPECT_EQ(s.count("modeld_load_duration_seconds_count{model=\"broken\"}"), 0u);
+}
+
+TEST(MetricsTest, CancellationsQueueDepthAndEscaping) {
+  Metrics m;
+  m.OnCancel(CancelReason::kSwitch);
+  m.OnCancel(CancelReason::kSwitch);
+  m.OnCancel(CancelReason::kDisconnect);
+  m.OnQueueDepth(4);
+  m.OnRequest("we\"ird\\\n", 200, 1);
+  const std::string text = m.Render();
+  auto s = Parse(text);
+  EXPECT_EQ(s["modeld_cancellations_total{reason=\"switch\"}"], 2);
+  EXPECT_EQ(s["modeld_cancellations_total{reason=\"disconnect\"}"], 1);
+  EXPECT_EQ(s["modeld_cancellations_total{reason=\"shutdown\"}"], 0);
+  EXPECT_EQ(s["modeld_queue_depth"], 4);
+  EXPECT_NE(text.find(R"(route="we\"ird\\\n",status="200"} 1)"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace modeld::httpapi

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "internal/httpapi/openai_request.h"
+#include "internal/httpapi/stream_format.h"
+
+namespace modeld::httpapi {
+
+// What every chunk and response of one OpenAI call shares.
+struct OpenAiResponseInfo {
+  OpenAiKind kind = OpenAiKind::kChat;
+  bool stream = false;
+  bool include_usage = false;
+  std::string id;        // "chatcmpl-..." or "cmpl-..."
+  int64_t created = 0;   // unix seconds
+};
+
+// The OpenAI wire formats. Streaming: SSE `data: {chunk}` events
+// (chat.completion.chunk or text_completion objects; the first chat chunk
+// carries the assistant role), a final chunk with finish_reason, an optional
+// usage chunk, then `data: [DONE]`. An error after streaming began is a
+// `data: {"error":{...}}` event followed by `data: [DONE]`. Non-streaming:
+// one chat.completion or text_completion object with usage.
+// Thread-safety: used by one exchange on the io thread.
+class OpenAiFormat final : public StreamFormat {
+ public:
+  // The chunks name `request->model`, which the manager resolves in Submit
+  // (on the io thread, before any chunk is framed).
+  OpenAiFormat(OpenAiResponseInfo info, std::shared_ptr<const manager::Request> request);
+
+  std::string_view content_type() const override;
+  void AppendText(std::string& out, std::string_view text) override;
+  void AppendDone(std::string& out, const manager::Outcome& outcome) override;
+  void AppendError(std::string& out, const Status& status) override;
+  std::string CompleteBody(const manager::Outcome& outcome, std::string_view text) override;
+  std::string ErrorBody(const Status& status) override;
+
+ private:
+  void EnsureHead();
+  void AppendRoleChunk(std::string& out);
+  void AppendChoiceChunk(std::string& out, std::string_view text, std::string_view finish);
+
+  const OpenAiResponseInfo info_;
+  const std::shared_ptr<const manager::Request> request_;
+  std::string head_;  // `data: {"id":...,"model":...,"choices":[`, built once
+  bool role_sent_ = false;
+};
+
+}  // namespace modeld::httpapi

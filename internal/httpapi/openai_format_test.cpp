@@ -1,0 +1,160 @@
+#include "internal/httpapi/openai_format.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace modeld::httpapi {
+namespace {
+
+using nlohmann::json;
+
+std::shared_ptr<manager::Request> ResolvedRequest(const std::string& model) {
+  auto r = std::make_shared<manager::Request>("", llm::GenerateParams{});
+  r->model = model;  // what Manager::Submit does
+  return r;
+}
+
+OpenAiFormat MakeFormat(OpenAiKind kind, bool stream, bool include_usage) {
+  return OpenAiFormat({kind, stream, include_usage, kind == OpenAiKind::kChat ? "chatcmpl-1" : "cmpl-1",
+                       1700000000},
+                      ResolvedRequest("tiny"));
+}
+
+manager::Outcome Done(llm::FinishReason finish) {
+  manager::Outcome o;
+  o.model = "tiny";
+  o.stats.prompt_tokens = 4;
+  o.stats.completion_tokens = 6;
+  o.stats.finish = finish;
+  return o;
+}
+
+// Splits an SSE stream into its data payloads; every event must be exactly
+// "data: <payload>\n\n".
+std::vector<std::string> DataEvents(const std::string& sse) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t end; (end = sse.find("\n\n", start)) != std::string::npos; start = end + 2) {
+    const std::string event = sse.substr(start, end - start);
+    EXPECT_EQ(event.rfind("data: ", 0), 0u) << event;
+    EXPECT_EQ(event.find('\n'), std::string::npos) << event;
+    out.push_back(event.substr(6));
+  }
+  EXPECT_EQ(start, sse.size()) << "trailing bytes: " << sse.substr(start);
+  return out;
+}
+
+void ExpectChunkHeader(const json& c, const char* object, const char* id) {
+  EXPECT_EQ(c["id"], id);
+  EXPECT_EQ(c["object"], object);
+  EXPECT_EQ(c["created"], 1700000000);
+  EXPECT_EQ(c["model"], "tiny");
+}
+
+TEST(OpenAiFormatTest, ChatStreamRoleThenDeltasThenFinishThenDone) {
+  OpenAiFormat f = MakeFormat(OpenAiKind::kChat, true, false);
+  EXPECT_EQ(f.content_type(), "text/event-stream");
+  std::string out;
+  f.AppendText(out, "Hel");
+  f.AppendText(out, "lo \"x\"\n");
+  f.AppendDone(out, Done(llm::FinishReason::kLength));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 5u) << out;
+  std::vector<json> c;
+  for (size_t i = 0; i + 1 < events.size(); ++i) c.push_back(json::parse(events[i]));
+  for (const auto& chunk : c) ExpectChunkHeader(chunk, "chat.completion.chunk", "chatcmpl-1");
+  EXPECT_EQ(c[0]["choices"][0]["delta"], json({{"role", "assistant"}, {"content", ""}}));
+  EXPECT_EQ(c[1]["choices"][0]["delta"], json({{"content", "Hel"}}));
+  EXPECT_TRUE(c[1]["choices"][0]["finish_reason"].is_null());
+  EXPECT_EQ(c[2]["choices"][0]["delta"], json({{"content", "lo \"x\"\n"}}));
+  EXPECT_EQ(c[3]["choices"][0]["delta"], json::object());
+  EXPECT_EQ(c[3]["choices"][0]["finish_reason"], "length");
+  EXPECT_FALSE(c[3].contains("usage"));
+  EXPECT_EQ(events[4], "[DONE]");
+}
+
+TEST(OpenAiFormatTest, ChatStreamWithoutTextStillSendsRoleAndUsageWhenAsked) {
+  OpenAiFormat f = MakeFormat(OpenAiKind::kChat, true, true);
+  std::string out;
+  f.AppendDone(out, Done(llm::FinishReason::kStop));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 4u) << out;
+  EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["finish_reason"], "stop");
+  const json usage = json::parse(events[2]);
+  ExpectChunkHeader(usage, "chat.completion.chunk", "chatcmpl-1");
+  EXPECT_EQ(usage["choices"], json::array());
+  EXPECT_EQ(usage["usage"],
+            json({{"prompt_tokens", 4}, {"completion_tokens", 6}, {"total_tokens", 10}}));
+  EXPECT_EQ(events[3], "[DONE]");
+}
+
+TEST(OpenAiFormatTest, CompletionStreamChunksCarryText) {
+  OpenAiFormat f = MakeFormat(OpenAiKind::kCompletion, true, true);
+  std::string out;
+  f.AppendText(out, "abc");
+  f.AppendDone(out, Done(llm::FinishReason::kStop));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 4u) << out;
+  const json first = json::parse(events[0]);
+  ExpectChunkHeader(first, "text_completion", "cmpl-1");
+  EXPECT_EQ(first["choices"][0]["text"], "abc");
+  EXPECT_EQ(first["choices"][0]["index"], 0);
+  EXPECT_TRUE(first["choices"][0]["finish_reason"].is_null());
+  const json last = json::parse(events[1]);
+  EXPECT_EQ(last["choices"][0]["text"], "");
+  EXPECT_EQ(last["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(json::parse(events[2])["usage"]["total_tokens"], 10);
+  EXPECT_EQ(events[3], "[DONE]");
+}
+
+TEST(OpenAiFormatTest, MidStreamErrorIsAnErrorEventThenDone) {
+  OpenAiFormat f = MakeFormat(OpenAiKind::kChat, true, false);
+  std::string out;
+  f.AppendText(out, "partial");
+  out.clear();
+  f.AppendError(out, Status::Cancelled("cancelled: switched to model 'small'"));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 2u) << out;
+  const json err = json::parse(events[0]);
+  EXPECT_EQ(err["error"]["code"], "cancelled");
+  EXPECT_EQ(err["error"]["type"], "invalid_request_error");
+  EXPECT_EQ(err["error"]["message"], "cancelled: switched to model 'small'");
+  EXPECT_EQ(events[1], "[DONE]");
+}
+
+TEST(OpenAiFormatTest, NonStreamingBodies) {
+  OpenAiFormat chat = MakeFormat(OpenAiKind::kChat, false, false);
+  EXPECT_EQ(chat.content_type(), "application/json");
+  const json c = json::parse(chat.CompleteBody(Done(llm::FinishReason::kLength), "hi there"));
+  EXPECT_EQ(c["id"], "chatcmpl-1");
+  EXPECT_EQ(c["object"], "chat.completion");
+  EXPECT_EQ(c["created"], 1700000000);
+  EXPECT_EQ(c["model"], "tiny");
+  ASSERT_EQ(c["choices"].size(), 1u);
+  EXPECT_EQ(c["choices"][0]["message"],
+            json({{"role", "assistant"}, {"content", "hi there"}}));
+  EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(c["usage"]["prompt_tokens"], 4);
+  EXPECT_EQ(c["usage"]["completion_tokens"], 6);
+  EXPECT_EQ(c["usage"]["total_tokens"], 10);
+
+  OpenAiFormat cmpl = MakeFormat(OpenAiKind::kCompletion, false, false);
+  const json t = json::parse(cmpl.CompleteBody(Done(llm::FinishReason::kStop), "text"));
+  EXPECT_EQ(t["object"], "text_completion");
+  EXPECT_EQ(t["choices"][0]["text"], "text");
+  EXPECT_EQ(t["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(t["usage"]["total_tokens"], 10);
+}
+
+TEST(OpenAiFormatTest, ErrorBodyIsOpenAiShaped) {
+  OpenAiFormat f = MakeFormat(OpenAiKind::kChat, true, false);
+  const json e = json::parse(f.ErrorBody(Status::LoadFailed("loading model 'x' failed")));
+  EXPECT_EQ(e["error"]["code"], "load_failed");
+  EXPECT_EQ(e["error"]["type"], "server_error");
+  EXPECT_EQ(e["error"]["message"], "loading model 'x' failed");
+}
+
+}  // namespace
+}  // namespace modeld::httpapi
