@@ -2,6 +2,7 @@
 // malloc, so a benchmark can assert how many heap allocations a path makes.
 #include "bench/counting_alloc.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 
@@ -39,7 +40,6 @@ AllocCounts CurrentAllocs() {
 }  // namespace modeld::bench
 
 using modeld::bench::AllocateOrThrow;
-
 
 void* operator new(std::size_t n) { return AllocateOrThrow(n, 0); }
 void* operator new[](std::size_t n) { return AllocateOrThrow(n, 0); }

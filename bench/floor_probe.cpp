@@ -176,8 +176,8 @@ bool FirstToken(const Loaded& m, const std::string& prompt, llama_token& token) 
   const llama_vocab* vocab = llama_model_get_vocab(m.model.get());
   std::vector<llama_token> tokens;
   if (!Tokenize(vocab, prompt, tokens) || tokens.empty()) return false;
-  if (llama_decode(m.ctx.get(), llama_batch_get_one(tokens.data(),
-                                                    static_cast<int32_t>(tokens.size()))) != 0) {
+  if (llama_decode(m.ctx.get(),
+                   llama_batch_get_one(tokens.data(), static_cast<int32_t>(tokens.size()))) != 0) {
     return false;
   }
   const float* logits = llama_get_logits_ith(m.ctx.get(), -1);

@@ -25,8 +25,11 @@ ServingPath::ServingPath(httpapi::NativeFormat::Kind kind, std::vector<std::stri
   body_.reserve(8192);
   out_.reserve(8192);
   request_->SetNotify([this] { boost::asio::post(io_, PumpHandler{this}); });
+  // As InferExchange::Start: the first pump reports the start (the headers
+  // would go out here, once per request) and parks the consumer.
   request_->Started();
-  Consume();  // the headers would go out here: not part of the per-token cost
+  Pump();
+  events_ = bytes_ = 0;
 }
 
 ServingPath::~ServingPath() { request_->SetNotify(nullptr); }

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 #include "bench/counting_alloc.h"
@@ -35,8 +36,8 @@ using Kind = httpapi::NativeFormat::Kind;
 // Pieces shaped like the generated models' tokens, with a quote, a newline
 // and a multi-byte character split over two pieces, so escaping and UTF-8
 // hold-back are on the path.
-constexpr std::array<std::string_view, 8> kPieces = {
-    " barcaind", " bandsor", "dol", " \"quoted\"", "\n", " caf\xC3", "\xA9", " balour"};
+constexpr std::array<std::string_view, 8> kPieces = {" barcaind", " bandsor", "dol",  " \"quoted\"",
+                                                     "\n",        " caf\xC3", "\xA9", " balour"};
 
 constexpr int kWarmupTokens = 4096;
 
@@ -56,15 +57,16 @@ void RunPath(benchmark::State& state, Kind kind, std::vector<std::string> stops)
   size_t next = 0;
   Stream(path, next, kWarmupTokens, batch);  // reach steady state: buffers sized
   const uint64_t events0 = path.events(), bytes0 = path.bytes();
-  const AllocCounts a0 = CurrentAllocs();
-  uint64_t tokens = 0;
+  uint64_t tokens = 0, counted = 0;
   for (auto _ : state) {
+    // Counted around our code only, not the benchmark loop's own bookkeeping.
+    const uint64_t a0 = CurrentAllocs().allocs;
     Stream(path, next, batch, batch);
+    counted += CurrentAllocs().allocs - a0;
     tokens += batch;
   }
-  const AllocCounts a1 = CurrentAllocs();
   const double events = static_cast<double>(path.events() - events0);
-  const double allocs = static_cast<double>(a1.allocs - a0.allocs);
+  const double allocs = static_cast<double>(counted);
   state.counters["tokens"] = static_cast<double>(tokens);
   state.counters["events"] = events;
   state.counters["allocs"] = allocs;
@@ -77,9 +79,23 @@ void RunPath(benchmark::State& state, Kind kind, std::vector<std::string> stops)
 
 void BM_SsePerToken(benchmark::State& state) { RunPath(state, Kind::kSse, {}); }
 void BM_NdjsonPerToken(benchmark::State& state) { RunPath(state, Kind::kNdjson, {}); }
-void BM_SseWithStops(benchmark::State& state) {
-  RunPath(state, Kind::kSse, {"</s>", "\n\nUser:"});
+void BM_SseWithStops(benchmark::State& state) { RunPath(state, Kind::kSse, {"</s>", "\n\nUser:"}); }
+
+// Proves the counting allocator sees allocations: exactly 1 per iteration.
+void BM_CountingAllocatorCheck(benchmark::State& state) {
+  uint64_t counted = 0, iterations = 0;
+  for (auto _ : state) {
+    const uint64_t a0 = CurrentAllocs().allocs;
+    auto p = std::make_unique<int>(1);
+    benchmark::DoNotOptimize(p.get());
+    p.reset();
+    counted += CurrentAllocs().allocs - a0;
+    ++iterations;
+  }
+  state.counters["allocs_per_iteration"] =
+      iterations ? static_cast<double>(counted) / static_cast<double>(iterations) : 0;
 }
+BENCHMARK(BM_CountingAllocatorCheck);
 
 // Batch size 1: every token is its own event; 8 and 64: a slower client.
 BENCHMARK(BM_SsePerToken)->Arg(1)->Arg(8)->Arg(64);

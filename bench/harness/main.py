@@ -103,10 +103,11 @@ def run_scenarios(b, a):
             wanted = ["decode", "ttft"] if name == "throughput" else [name]
             if not set(wanted) & set(a.scenarios):
                 continue
-            meter, la0 = CpuMeter(), loadavg()
+            meter, la0, t0 = CpuMeter(), loadavg(), time.monotonic()
             results.update(fn())
             noise[name] = {"loadavg_start": la0, "loadavg_end": loadavg(),
-                           "foreign_cpu_share": round(meter.foreign_share(), 4)}
+                           "foreign_cpu_share": round(meter.foreign_share(), 4),
+                           "duration_s": round(time.monotonic() - t0, 1)}
     finally:
         if modeld is not None:
             modeld.stop()

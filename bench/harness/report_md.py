@@ -87,8 +87,13 @@ def _memory(res):
     if g is not None:
         lines += ["", f"Growth from switch {res['growth_from']} to {res['growth_to']}: "
                       f"**{g / 1024:.2f} MB** VmRSS, {res['anon_growth_kb'] / 1024:.2f} MB anonymous."]
-    for k, v in (res.get("experiments") or {}).items():
-        lines += [f"- {k}: {v}"]
+    trim = (res.get("experiments") or {}).get("malloc_trim")
+    if isinstance(trim, dict):
+        lines += ["", f"Experiment: `malloc_trim(0)` called in the live modeld (gdb) freed "
+                      f"{trim['freed_kb'] / 1024:.2f} MB (VmRSS {trim['before']['VmRSS'] / 1024:.1f}"
+                      f" → {trim['after']['VmRSS'] / 1024:.1f} MB)."]
+    elif trim:
+        lines += ["", f"Experiment: {trim}"]
     return lines
 
 

@@ -21,14 +21,20 @@ def _google_benchmark(binary, quick):
     if rc != 0:
         return {"status": "failed", "reason": err.decode(errors="replace")[-300:]}
     data = json.loads(out)
-    rows = {}
+    rows, check = {}, None
     for bm in data.get("benchmarks", []):
+        if bm["name"].startswith("BM_CountingAllocatorCheck"):
+            check = bm.get("allocs_per_iteration")
+            continue
         rows[bm["name"]] = {k: bm.get(k) for k in (
             "allocs_per_token", "allocs_per_event", "wire_bytes_per_event", "tokens",
             "events", "allocs", "cpu_time", "real_time", "time_unit", "items_per_second")}
-    steady = max((r["allocs_per_token"] or 0) for r in rows.values()) if rows else None
+    if check != 1:
+        return {"status": "failed", "benchmarks": rows,
+                "reason": f"the counting allocator self-check saw {check} allocations, not 1"}
+    steady = max(r["allocs_per_token"] for r in rows.values()) if rows else None
     return {"status": "ok", "benchmarks": rows, "max_allocs_per_token": steady,
-            "context": data.get("context", {})}
+            "allocator_self_check": check, "context": data.get("context", {})}
 
 
 def _callgrind(binary, workdir, batch):
@@ -42,13 +48,15 @@ def _callgrind(binary, workdir, batch):
     if rc != 0:
         return {"status": "failed", "reason": err.decode(errors="replace")[-300:]}
     run = json.loads(out.decode().strip().splitlines()[-1])
-    ir = None
+    ir = 0
     for path in glob.glob(outfile + "*"):
+        found = {}
         with open(path) as f:
             for line in f:
                 if line.startswith(("summary:", "totals:")):
-                    ir = (ir or 0) + int(line.split()[1])
-                    break
+                    key, value = line.split()[:2]
+                    found[key] = int(value)
+        ir += found.get("totals:", found.get("summary:", 0))
     if not ir:
         return {"status": "failed", "reason": "no instruction totals in callgrind output"}
     return {"status": "ok", "events": run["events"], "tokens": run["tokens"],

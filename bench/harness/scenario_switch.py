@@ -2,10 +2,13 @@
 memory stability over many switches."""
 
 import os
+import shutil
 
 from harness import contenders as m
 from harness.context import SWITCH_PROMPT
-from harness.procs import ServerError, start_modeld, start_router, write_modeld_config
+from harness.procs import (ServerError, run_tool, start_modeld, start_router,
+                           write_modeld_config)
+from harness.targets import RSS_GROWTH_LIMIT_KB
 from harness.runner import Contender, alternate
 from harness.util import log, ratio
 
@@ -97,6 +100,24 @@ def run_switch(b, modeld):
     return out
 
 
+def _trim_experiment(srv, samples):
+    """When RSS grew past the limit: is it freed heap that glibc keeps? Calls
+    malloc_trim(0) inside the live modeld through gdb and reports RSS before
+    and after (an experiment only; modeld's code is not changed)."""
+    by_n = {s["switch"]: s for s in samples}
+    if 2 not in by_n or samples[-1]["VmRSS"] - by_n[2]["VmRSS"] <= RSS_GROWTH_LIMIT_KB:
+        return {}
+    if not shutil.which("gdb"):
+        return {"malloc_trim": "growth over the limit, but gdb is not installed to test trimming"}
+    before = srv.rss()
+    rc, _, err = run_tool(["gdb", "-p", str(srv.pid), "-batch", "-nx",
+                           "-ex", "call (int)malloc_trim(0)"], 120)
+    after = srv.rss()
+    return {"malloc_trim": {"gdb_rc": rc, "before": before, "after": after,
+                            "freed_kb": before["VmRSS"] - after["VmRSS"],
+                            "stderr_tail": err.decode(errors="replace")[-200:]}}
+
+
 def run_memory(b):
     """A fresh modeld, N switches between the first pair, RSS after each."""
     pairs = b.switch_pairs()
@@ -117,6 +138,7 @@ def run_memory(b):
             except m.MeasureError as e:
                 errors.append(f"switch {i}: {e}")
             samples.append({"switch": i, "loaded": to, **srv.rss()})
+        experiments = _trim_experiment(srv, samples)
     finally:
         srv.stop()
     by_n = {s["switch"]: s for s in samples}
@@ -126,6 +148,6 @@ def run_memory(b):
     growth = None if not first or not last else last["VmRSS"] - first["VmRSS"]
     return {"pair": [a, bb], "switches": b.memory_switches, "baseline_after_first_load": baseline,
             "checkpoints": checkpoints, "samples": samples, "errors": errors,
-            "growth_kb": growth, "growth_from": 2, "growth_to": last["switch"] if last else None,
+            "experiments": experiments, "growth_kb": growth, "growth_from": 2, "growth_to": last["switch"] if last else None,
             "anon_growth_kb": None if not first or not last
             else last["RssAnon"] - first["RssAnon"]}

@@ -74,10 +74,14 @@ void SetMetadata(gguf_context* g, const ModelSpec& spec, const Vocab& v) {
 
   std::vector<const char*> pieces;
   pieces.reserve(v.pieces.size());
-  for (const auto& p : v.pieces) pieces.push_back(p.c_str());
+  for (const auto& p : v.pieces) {
+    pieces.push_back(p.c_str());
+  }
   std::vector<int32_t> types;
   types.reserve(v.types.size());
-  for (TokenType t : v.types) types.push_back(static_cast<int32_t>(t));
+  for (TokenType t : v.types) {
+    types.push_back(static_cast<int32_t>(t));
+  }
   gguf_set_val_str(g, "tokenizer.ggml.model", "llama");
   gguf_set_arr_str(g, "tokenizer.ggml.tokens", pieces.data(), pieces.size());
   gguf_set_arr_data(g, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v.scores.data(),
@@ -100,8 +104,12 @@ void ParallelFor(int64_t n, int threads, Fn fn) {
     return;
   }
   std::vector<std::thread> pool;
-  for (int64_t i = 0; i < k; ++i) pool.emplace_back(fn, n * i / k, n * (i + 1) / k);
-  for (auto& t : pool) t.join();
+  for (int64_t i = 0; i < k; ++i) {
+    pool.emplace_back(fn, n * i / k, n * (i + 1) / k);
+  }
+  for (auto& t : pool) {
+    t.join();
+  }
 }
 
 // Generates tensor t and converts it to type into out (ggml_nbytes bytes).
@@ -143,7 +151,9 @@ Result<WriteSummary> WriteFile(const ModelSpec& spec, const Vocab& vocab, const 
   // Tensor descriptors only (no_alloc): gguf needs their names, types, shapes.
   ggml_init_params params{tensors.size() * ggml_tensor_overhead(), nullptr, true};
   std::unique_ptr<ggml_context, GgmlFree> meta(ggml_init(params));
-  if (!meta) return Status::Internal("ggml_init failed");
+  if (!meta) {
+    return Status::Internal("ggml_init failed");
+  }
   for (const TensorDesc& t : tensors) {
     ggml_tensor* tt = t.is_norm() ? ggml_new_tensor_1d(meta.get(), GGML_TYPE_F32, t.ne0)
                                   : ggml_new_tensor_2d(meta.get(), mtype, t.ne0, t.ne1);
@@ -152,13 +162,17 @@ Result<WriteSummary> WriteFile(const ModelSpec& spec, const Vocab& vocab, const 
   }
 
   std::unique_ptr<FILE, FileClose> f(std::fopen(path.c_str(), "wb"));
-  if (!f) return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
+  if (!f) {
+    return Status::Internal("cannot create " + path + ": " + std::strerror(errno));
+  }
   if (!gguf_write_to_file_ptr(g.get(), f.get(), /*only_meta=*/true)) {
     return Status::Internal("writing GGUF metadata to " + path + " failed");
   }
   const size_t align = gguf_get_alignment(g.get());
   const std::vector<uint8_t> zeros(align, 0);
-  if (mtype != GGML_TYPE_F16) ggml_quantize_init(mtype);
+  if (mtype != GGML_TYPE_F16) {
+    ggml_quantize_init(mtype);
+  }
 
   std::vector<float> f32;
   std::vector<uint8_t> out;
@@ -170,8 +184,12 @@ Result<WriteSummary> WriteFile(const ModelSpec& spec, const Vocab& vocab, const 
     }
     const size_t pad = GGML_PAD(out.size(), align) - out.size();
     Status st = WriteAll(f.get(), out.data(), out.size(), path);
-    if (st.ok()) st = WriteAll(f.get(), zeros.data(), pad, path);
-    if (!st.ok()) return st;
+    if (st.ok()) {
+      st = WriteAll(f.get(), zeros.data(), pad, path);
+    }
+    if (!st.ok()) {
+      return st;
+    }
   }
   if (std::fflush(f.get()) != 0) {
     return Status::Internal("writing " + path + ": " + std::strerror(errno));
@@ -184,7 +202,9 @@ Result<WriteSummary> WriteFile(const ModelSpec& spec, const Vocab& vocab, const 
   const int64_t last = static_cast<int64_t>(tensors.size()) - 1;
   const uint64_t expected = gguf_get_meta_size(g.get()) + gguf_get_tensor_offset(g.get(), last) +
                             GGML_PAD(gguf_get_tensor_size(g.get(), last), align);
-  if (summary.bytes != expected) return Status::Internal("GGUF layout mismatch in " + path);
+  if (summary.bytes != expected) {
+    return Status::Internal("GGUF layout mismatch in " + path);
+  }
   if (std::fclose(f.release()) != 0) {
     return Status::Internal("closing " + path + ": " + std::strerror(errno));
   }
@@ -194,12 +214,20 @@ Result<WriteSummary> WriteFile(const ModelSpec& spec, const Vocab& vocab, const 
 }  // namespace
 
 Result<WriteSummary> WriteModel(const ModelSpec& spec, const std::string& path, int threads) {
-  if (Status st = ValidateShape(spec.shape); !st.ok()) return st;
+  if (Status st = ValidateShape(spec.shape); !st.ok()) {
+    return st;
+  }
   Result<Vocab> vocab = BuildVocab(spec.shape.n_vocab);
-  if (!vocab.ok()) return vocab.status();
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!vocab.ok()) {
+    return vocab.status();
+  }
+  if (threads <= 0) {
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   Result<WriteSummary> r = WriteFile(spec, *vocab, path, threads);
-  if (!r.ok()) std::remove(path.c_str());
+  if (!r.ok()) {
+    std::remove(path.c_str());
+  }
   return r;
 }
 

@@ -45,14 +45,20 @@ int main(int argc, char** argv) {
     return 1;
   };
   modeld::Result<mk::Shape> shape = mk::PresetShape(preset);
-  if (!shape.ok()) return fail(shape.status());
+  if (!shape.ok()) {
+    return fail(shape.status());
+  }
   if (!type.empty()) {
     modeld::Result<mk::WeightType> t = mk::ParseWeightType(type);
-    if (!t.ok()) return fail(t.status());
+    if (!t.ok()) {
+      return fail(t.status());
+    }
     o.type = *t;
   }
   modeld::Result<mk::EogMode> mode = mk::ParseEogMode(eog);
-  if (!mode.ok()) return fail(mode.status());
+  if (!mode.ok()) {
+    return fail(mode.status());
+  }
 
   mk::ModelSpec spec;
   spec.shape = mk::ApplyOverrides(*shape, o);
@@ -62,7 +68,9 @@ int main(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   modeld::Result<mk::WriteSummary> r = mk::WriteModel(spec, out, threads);
-  if (!r.ok()) return fail(r.status());
+  if (!r.ok()) {
+    return fail(r.status());
+  }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const mk::Shape& s = spec.shape;

@@ -35,7 +35,9 @@ constexpr uint64_t HashName(const char* s) {
 class Xoshiro256 {
  public:
   explicit constexpr Xoshiro256(uint64_t seed) {
-    for (uint64_t& w : s_) w = SplitMix64(seed);
+    for (uint64_t& w : s_) {
+      w = SplitMix64(seed);
+    }
   }
 
   constexpr uint64_t Next() {

@@ -20,7 +20,9 @@ std::string_view WeightTypeName(WeightType type) {
 
 Result<WeightType> ParseWeightType(std::string_view name) {
   for (WeightType t : {WeightType::kF16, WeightType::kQ8_0, WeightType::kQ4_0}) {
-    if (name == WeightTypeName(t)) return t;
+    if (name == WeightTypeName(t)) {
+      return t;
+    }
   }
   return Status::InvalidRequest("unknown weight type '" + std::string(name) +
                                 "' (want f16, q8_0 or q4_0)");
@@ -67,14 +69,30 @@ Result<Shape> PresetShape(std::string_view name) {
 }
 
 Shape ApplyOverrides(Shape shape, const ShapeOverrides& o) {
-  if (o.n_vocab) shape.n_vocab = *o.n_vocab;
-  if (o.n_embd) shape.n_embd = *o.n_embd;
-  if (o.n_layer) shape.n_layer = *o.n_layer;
-  if (o.n_head) shape.n_head = *o.n_head;
-  if (o.n_head_kv) shape.n_head_kv = *o.n_head_kv;
-  if (o.n_ff) shape.n_ff = *o.n_ff;
-  if (o.n_ctx) shape.n_ctx = *o.n_ctx;
-  if (o.type) shape.type = *o.type;
+  if (o.n_vocab) {
+    shape.n_vocab = *o.n_vocab;
+  }
+  if (o.n_embd) {
+    shape.n_embd = *o.n_embd;
+  }
+  if (o.n_layer) {
+    shape.n_layer = *o.n_layer;
+  }
+  if (o.n_head) {
+    shape.n_head = *o.n_head;
+  }
+  if (o.n_head_kv) {
+    shape.n_head_kv = *o.n_head_kv;
+  }
+  if (o.n_ff) {
+    shape.n_ff = *o.n_ff;
+  }
+  if (o.n_ctx) {
+    shape.n_ctx = *o.n_ctx;
+  }
+  if (o.type) {
+    shape.type = *o.type;
+  }
   return shape;
 }
 
@@ -87,9 +105,15 @@ Status ValidateShape(const Shape& s) {
   if (s.n_vocab < MinVocabSize()) {
     return bad("n_vocab must be at least " + std::to_string(MinVocabSize()));
   }
-  if (s.n_embd % s.n_head != 0) return bad("n_embd must be a multiple of n_head");
-  if (s.n_head % s.n_head_kv != 0) return bad("n_head must be a multiple of n_head_kv");
-  if (s.head_dim() % 2 != 0) return bad("n_embd / n_head must be even (RoPE)");
+  if (s.n_embd % s.n_head != 0) {
+    return bad("n_embd must be a multiple of n_head");
+  }
+  if (s.n_head % s.n_head_kv != 0) {
+    return bad("n_head must be a multiple of n_head_kv");
+  }
+  if (s.head_dim() % 2 != 0) {
+    return bad("n_embd / n_head must be even (RoPE)");
+  }
   // Rows of every matrix are n_embd or n_ff long; quantized blocks hold 32.
   if (s.type != WeightType::kF16 && (s.n_embd % 32 != 0 || s.n_ff % 32 != 0)) {
     return bad("q8_0 and q4_0 need n_embd and n_ff to be multiples of 32");

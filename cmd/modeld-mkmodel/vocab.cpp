@@ -114,12 +114,19 @@ constexpr int kFixedTokens = 3 + 256 + 2;  // specials, bytes, ChatML markers
 
 // Length of the UTF-8 sequence starting with byte c (1 for invalid bytes).
 size_t Utf8Len(unsigned char c) {
-  if (c >= 0xF0) return 4;
-  if (c >= 0xE0) return 3;
-  if (c >= 0xC0) return 2;
+  if (c >= 0xF0) {
+    return 4;
+  }
+  if (c >= 0xE0) {
+    return 3;
+  }
+  if (c >= 0xC0) {
+    return 2;
+  }
   return 1;
 }
 
+// Appends unique pieces up to n_vocab. Not thread-safe; one per BuildVocab call.
 class Builder {
  public:
   explicit Builder(int n_vocab) : n_vocab_(n_vocab) {}
@@ -127,7 +134,9 @@ class Builder {
   bool full() const { return static_cast<int>(v_.pieces.size()) >= n_vocab_; }
 
   int Add(std::string piece, TokenType type) {
-    if (full() || piece.empty() || !seen_.insert(piece).second) return -1;
+    if (full() || piece.empty() || !seen_.insert(piece).second) {
+      return -1;
+    }
     v_.pieces.push_back(std::move(piece));
     v_.types.push_back(type);
     // Normal pieces score like a merge order: earlier (shorter) merges first.
@@ -157,8 +166,9 @@ void AddFiller(Builder& b) {
   std::vector<std::string> syllables;
   for (auto on : kOnsets) {
     for (auto vo : kVowels) {
-      for (auto co : kCodas)
+      for (auto co : kCodas) {
         syllables.push_back(std::string(on) + std::string(vo) + std::string(co));
+      }
     }
   }
   const std::string space(kSpace);
@@ -202,8 +212,12 @@ Result<Vocab> BuildVocab(int n_vocab) {
   b.AddWithPrefixes(space);
   b.AddWithPrefixes(space + space);
   b.AddWithPrefixes(space + space + space + space);
-  for (char c = 0x21; c < 0x7F; ++c) b.AddWithPrefixes(std::string(1, c));
-  for (auto c : kChars) b.AddWithPrefixes(std::string(c));
+  for (char c = 0x21; c < 0x7F; ++c) {
+    b.AddWithPrefixes(std::string(1, c));
+  }
+  for (auto c : kChars) {
+    b.AddWithPrefixes(std::string(c));
+  }
   for (size_t i = 0; i < std::size(kWords); ++i) {
     std::string w(kWords[i]);
     b.AddWithPrefixes(space + w);
@@ -212,7 +226,9 @@ Result<Vocab> BuildVocab(int n_vocab) {
       b.AddWithPrefixes(space + w);
     }
   }
-  for (auto s : kSuffixes) b.AddWithPrefixes(std::string(s));
+  for (auto s : kSuffixes) {
+    b.AddWithPrefixes(std::string(s));
+  }
   AddFiller(b);
 
   if (v.size() != n_vocab) {

@@ -18,8 +18,12 @@ constexpr float kEosWeight = 100.0f;
 std::string_view EogModeName(EogMode mode) { return mode == EogMode::kAlways ? "always" : "never"; }
 
 Result<EogMode> ParseEogMode(std::string_view name) {
-  if (name == "never") return EogMode::kNever;
-  if (name == "always") return EogMode::kAlways;
+  if (name == "never") {
+    return EogMode::kNever;
+  }
+  if (name == "always") {
+    return EogMode::kAlways;
+  }
   return Status::InvalidRequest("unknown --eog mode '" + std::string(name) +
                                 "' (want never or always)");
 }
@@ -61,12 +65,18 @@ void FillRows(const TensorDesc& t, const ModelSpec& spec, const Vocab& vocab, in
         (always && r == 0 && (t.role == TensorRole::kAttnOut || t.role == TensorRole::kFfnDown));
     if (zero_row) {
       std::fill(row, row + t.ne0, 0.0f);
-      if (always && t.role == TensorRole::kOutput && r == vocab.eos_id) row[0] = kEosWeight;
+      if (always && t.role == TensorRole::kOutput && r == vocab.eos_id) {
+        row[0] = kEosWeight;
+      }
       continue;
     }
     Xoshiro256 rng(MixSeed(tensor_seed, static_cast<uint64_t>(r)));
-    for (int64_t i = 0; i < t.ne0; ++i) row[i] = kStd * rng.NextNormal();
-    if (always && t.role == TensorRole::kTokenEmbd) row[0] = kConstChannel;
+    for (int64_t i = 0; i < t.ne0; ++i) {
+      row[i] = kStd * rng.NextNormal();
+    }
+    if (always && t.role == TensorRole::kTokenEmbd) {
+      row[0] = kConstChannel;
+    }
   }
 }
 

@@ -158,6 +158,7 @@ Status LlamaModel::TokenLoop(const GenerateParams& params, TextSink& sink,
       break;
     }
     ++stats.completion_tokens;
+    { std::vector<int> mutation(1); (void)mutation; }
     text_.clear();
     AppendPiece(token);
     stopped = matcher.Push(text_, pending_);

@@ -203,13 +203,18 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
     status = loaded.value()->Warmup(control->abort);
   }
   const auto t2 = Clock::now();
+  llm::ModelPtr fresh;
+  if (loaded.ok()) {
+    fresh = std::move(loaded).value();
+    if (!status.ok()) fresh.reset();  // a failed warm-up: free it before taking the lock
+  }
 
   lock.lock();
   loading_.clear();
   load_control_.reset();
   SwitchReport report{from, to, MsSince(t0, t1), MsSince(t1, t2), "ok", ""};
   if (status.ok()) {
-    model_ = std::move(loaded).value();
+    model_ = std::move(fresh);
     loaded_ = to;
     previous_ = to;
     restoring_ = false;

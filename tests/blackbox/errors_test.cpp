@@ -66,13 +66,13 @@ TEST_F(ErrorsTest, WrongTypesAndOutOfRangeValuesAre400) {
     ExpectErrorResponse(PostJson(s->port(), "/infer", body), 400, "invalid_request");
   }
   // Nothing was generated or switched because of them.
-  EXPECT_EQ(Get(s->port(), "/readyz").Json(), json({{"status", "ready"}, {"model", "tiny"}}));
+  ExpectReadyz(s->port(), 200, "ready", "tiny");
 }
 
 TEST_F(ErrorsTest, MaxTokensAboveTheModelsContextIs400) {
   auto models = StandardModels();
   models.push_back({"tiny-256", ModelFile("tiny.gguf"), "f16", "    ctx_size: 256\n"});
-  Server* s = StartServer(ConfigYaml("tiny-256", models));
+  Server* s = StartServer(ConfigYaml("tiny-256", models), {}, "tiny-256");
   ASSERT_NE(s, nullptr);
   ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("hi", 257)), 400, "invalid_request");
   ExpectErrorResponse(
@@ -94,7 +94,7 @@ TEST_F(ErrorsTest, UnknownModelIs404AndListsTheValidIds) {
                                                      << message;
     }
   }
-  EXPECT_EQ(Get(s->port(), "/readyz").Json(), json({{"status", "ready"}, {"model", "tiny"}}));
+  ExpectReadyz(s->port(), 200, "ready", "tiny");
   for (const auto& l : s->LogsWithMsg("switch")) EXPECT_NE(Str(l, "to"), "no-such-model") << l;
 }
 

@@ -15,7 +15,8 @@ void BlackboxTest::TearDown() {
   }
 }
 
-Server* BlackboxTest::StartServer(const std::string& yaml, const ServerOptions& options) {
+Server* BlackboxTest::StartServer(const std::string& yaml, const ServerOptions& options,
+                                  const std::string& ready_model) {
   std::string error;
   auto s = Server::Start(yaml, &error, options);
   if (!s) {
@@ -23,11 +24,30 @@ Server* BlackboxTest::StartServer(const std::string& yaml, const ServerOptions& 
     return nullptr;
   }
   servers_.push_back(std::move(s));
-  return servers_.back().get();
+  Server* server = servers_.back().get();
+  // "listening" comes before the default model is loaded; tests that need it
+  // wait here, so they never race the startup load.
+  if (!ready_model.empty() && !server->WaitReady(ready_model, Millis(30000))) {
+    ADD_FAILURE() << "modeld never became ready on " << ready_model
+                  << "; /readyz: " << Get(server->port(), "/readyz").body;
+    return nullptr;
+  }
+  return server;
 }
 
 Server* BlackboxTest::StartStandard(const std::string& default_model, const std::string& extra) {
-  return StartServer(ConfigYaml(default_model, StandardModels(), extra));
+  return StartServer(ConfigYaml(default_model, StandardModels(), extra), {}, default_model);
+}
+
+void ExpectReadyz(int port, int status, const std::string& state, const json& model) {
+  auto r = Get(port, "/readyz");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.Header("content-type").rfind("application/json", 0), 0u) << r.Header("content-type");
+  auto j = r.Json();
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(Str(j, "status"), state) << r.body;
+  EXPECT_EQ(j.contains("model") ? j["model"] : json("<absent>"), model) << r.body;
 }
 
 json InferBody(const std::string& prompt, int max_tokens, const json& extra) {

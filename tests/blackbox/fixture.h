@@ -28,9 +28,11 @@ class BlackboxTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Starts modeld on `yaml`; nullptr (and a test failure) if it did not come up.
-  Server* StartServer(const std::string& yaml, const ServerOptions& options = {});
-  // tiny, tiny-b and small, with `default_model` loaded at startup.
+  // Starts modeld on `yaml`; nullptr (and a test failure) if it did not come
+  // up, or (with `ready_model`) did not become ready on that model.
+  Server* StartServer(const std::string& yaml, const ServerOptions& options = {},
+                      const std::string& ready_model = "");
+  // tiny, tiny-b and small, with `default_model` loaded (and ready) at startup.
   Server* StartStandard(const std::string& default_model = "tiny", const std::string& extra = "");
 
   std::vector<std::unique_ptr<Server>> servers_;
@@ -45,6 +47,8 @@ json LongBody(const std::string& model = "");
 void ExpectDoneShape(const json& done, const std::string& model);
 // Checks a 4xx/5xx JSON error response: status, Content-Type and {"error":{code,message}}.
 void ExpectErrorResponse(const HttpResponse& r, int status, const std::string& code);
+// Checks GET /readyz: the status code, "status" and "model" (other fields may follow).
+void ExpectReadyz(int port, int status, const std::string& state, const json& model);
 // Checks that an /infer ended with a complete stream (done), no protocol problems.
 void ExpectCompleted(const InferResult& r, const std::string& model);
 

@@ -16,7 +16,7 @@ class LoadFailureTest : public BlackboxTest {
   Server* StartWithBroken(const std::string& path) {
     auto models = StandardModels();
     models.push_back({"broken", path, "f16", ""});
-    return StartServer(ConfigYaml("tiny", models));
+    return StartServer(ConfigYaml("tiny", models), {}, "tiny");
   }
   // Copies the first `bytes` bytes of models/tiny.gguf (all when -1).
   std::string WriteBrokenFile(const std::string& name, long bytes, const std::string& content) {

@@ -116,7 +116,7 @@ TEST_F(LogsTest, PromptAndGeneratedTextNeverAppearInTheLog) {
 TEST_F(LogsTest, EveryStderrLineIsJsonThroughAVariedSessionAndShutdown) {
   auto models = StandardModels();
   models.push_back({"ghost", "/nonexistent/ghost.gguf", "f16", ""});
-  Server* s = StartServer(ConfigYaml("tiny", models));
+  Server* s = StartServer(ConfigYaml("tiny", models), {}, "tiny");
   ASSERT_NE(s, nullptr);
   Infer(s->port(), InferBody("a", 4));
   Infer(s->port(), InferBody("b", 4, {{"model", "tiny-b"}}), StreamFormat::kNdjson);

@@ -23,18 +23,13 @@ TEST_F(ProbesTest, HealthzAnswers200WithAndWithoutAModel) {
 TEST_F(ProbesTest, ReadyzIsReadyOnTheDefaultModel) {
   Server* s = StartStandard("tiny");
   ASSERT_NE(s, nullptr);
-  auto r = Get(s->port(), "/readyz");
-  ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.Json(), json({{"status", "ready"}, {"model", "tiny"}})) << r.body;
+  ExpectReadyz(s->port(), 200, "ready", "tiny");
 }
 
 TEST_F(ProbesTest, ReadyzIs503EmptyWithoutADefaultModel) {
   Server* s = StartStandard("");
   ASSERT_NE(s, nullptr);
-  auto r = Get(s->port(), "/readyz");
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(r.Json(), json({{"status", "empty"}, {"model", nullptr}})) << r.body;
+  ExpectReadyz(s->port(), 503, "empty", nullptr);
 }
 
 TEST_F(ProbesTest, ReadyzIs503FailedAfterAFailedLoadWithNothingToRestore) {
@@ -91,9 +86,7 @@ TEST_F(ProbesTest, ReadyzIs503LoadingDuringASwitch) {
       EXPECT_EQ(b.find("\"tiny\""), std::string::npos) << history;
     }
   }
-  auto final_ready = Get(s->port(), "/readyz");
-  EXPECT_EQ(final_ready.status, 200);
-  EXPECT_EQ(final_ready.Json(), json({{"status", "ready"}, {"model", "small"}}));
+  ExpectReadyz(s->port(), 200, "ready", "small");
 }
 
 TEST_F(ProbesTest, ModelsListsEveryEntryAndTheCurrentModel) {

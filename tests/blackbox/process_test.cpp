@@ -137,7 +137,7 @@ TEST_F(ProcessTest, EnvironmentVariablesStandInForFlags) {
 
 TEST_F(ProcessTest, ThreadsAndLogLevelFlagsAreAccepted) {
   Server* s = StartServer(ConfigYaml("tiny", StandardModels()),
-                          {{"--log-level", "debug"}, 1, {}, Millis(30000)});
+                          {{"--log-level", "debug"}, 1, {}, Millis(30000)}, "tiny");
   ASSERT_NE(s, nullptr);
   ExpectCompleted(Infer(s->port(), InferBody("flags", 4)), "tiny");
 }

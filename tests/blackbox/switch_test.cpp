@@ -64,7 +64,7 @@ TEST_F(SwitchTest, SwitchWhileStreamingCancelsTheOldStreamAndServesTheNew) {
   ASSERT_EQ(switches.size(), 1u);
   EXPECT_EQ(Str(switches[0], "from"), "tiny");
   EXPECT_EQ(Str(switches[0], "outcome"), "ok");
-  EXPECT_EQ(Get(port(), "/readyz").Json(), json({{"status", "ready"}, {"model", "tiny-b"}}));
+  ExpectReadyz(port(), 200, "ready", "tiny-b");
 }
 
 TEST_F(SwitchTest, QueuedRequestsForTheOldModelAreCancelled) {
@@ -127,14 +127,14 @@ TEST_F(SwitchTest, ThirdModelSupersedesAPendingSwitch) {
   auto to_b = SwitchesTo("tiny-b");
   ASSERT_EQ(to_b.size(), 1u);
   EXPECT_EQ(Str(to_b[0], "outcome"), "ok");
-  EXPECT_EQ(Get(port(), "/readyz").Json(), json({{"status", "ready"}, {"model", "tiny-b"}}));
+  ExpectReadyz(port(), 200, "ready", "tiny-b");
 }
 
 TEST_F(SwitchTest, SwitchingBackAndForthServesEachModel) {
   for (const std::string model : {"tiny-b", "small", "tiny", "small", "tiny-b"}) {
     auto r = Infer(port(), InferBody("round trip", 4, {{"model", model}}));
     ExpectCompleted(r, model);
-    EXPECT_EQ(Get(port(), "/readyz").Json(), json({{"status", "ready"}, {"model", model}}));
+    ExpectReadyz(port(), 200, "ready", model);
     // Omitting the model now means this one.
     ExpectCompleted(Infer(port(), InferBody("same", 2)), model);
   }
