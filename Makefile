@@ -25,14 +25,14 @@ build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
 models: build
-	@scripts/models.sh demo test
+	@scripts/models.sh demo test 1b
 
 run: build
 	@scripts/models.sh demo
 	bin/modeld --config $(CONFIG) --host $(HOST) --port $(PORT)
 
 test: build
-	@scripts/models.sh test
+	@scripts/models.sh test 1b
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j1
 
 tidy: configure

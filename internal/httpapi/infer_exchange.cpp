@@ -118,7 +118,7 @@ void InferExchange::Finish() {
     // Nothing is on the wire yet: the outcome gets a real HTTP status.
     done_ = true;
     if (o.status.ok()) {
-      conn_->Respond(200, format_->CompleteBody(o, full_text_), format_->content_type());
+      conn_->Respond(200, format_->CompleteBody(o, full_text_), "application/json");
     } else {
       conn_->Respond(HttpStatusFor(o.status), format_->ErrorBody(o.status), "application/json",
                      RetryAfterFor(o.status));
@@ -165,8 +165,14 @@ void InferExchange::AppendFramed() {
 void InferExchange::Write() {
   if (out_.empty()) return;
   if (conn_->peer_gone()) {
+    // Nobody reads any more: drop the bytes, but keep taking from the request
+    // until it finishes, or the exchange would never end.
     out_.clear();
-    if (final_written_) OnWritten(false);
+    if (final_written_) {
+      OnWritten(false);
+    } else {
+      Pump();
+    }
     return;
   }
   writing_ = true;

@@ -199,7 +199,8 @@ std::string Metrics::Render() const {
   if (!state_model_.empty()) AppendSample(out, "modeld_model_info", "model", state_model_, 1);
   AppendFamily(out, "modeld_model_state", "gauge", "1 for the model slot's current state.");
   for (ModelState s : kStates) {
-    AppendSample(out, "modeld_model_state", "state", manager::ModelStateName(s), s == state_ ? 1 : 0);
+    AppendSample(out, "modeld_model_state", "state", manager::ModelStateName(s),
+                 s == state_ ? 1 : 0);
   }
 
   AppendFamily(out, "modeld_switches_total", "counter",

@@ -65,14 +65,14 @@ class Metrics final : public manager::Observer, public RequestObserver {
   std::map<std::string, uint64_t> generated_tokens_;          // GUARDED_BY(mu_); by model
   std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
-  std::array<uint64_t, 4> cancellations_{};  // GUARDED_BY(mu_); by CancelReason
-  HistogramsByModel load_seconds_;           // GUARDED_BY(mu_)
-  HistogramsByModel switch_seconds_;         // GUARDED_BY(mu_)
-  HistogramsByModel ttft_seconds_;           // GUARDED_BY(mu_)
-  manager::ModelState state_ = manager::ModelState::kEmpty;  // GUARDED_BY(mu_)
-  std::string state_model_;                                  // GUARDED_BY(mu_)
-  size_t queue_depth_ = 0;                                   // GUARDED_BY(mu_)
-  int64_t inflight_ = 0;                                     // GUARDED_BY(mu_)
+  std::array<uint64_t, 4> cancellations_{};                   // GUARDED_BY(mu_); by CancelReason
+  HistogramsByModel load_seconds_;                            // GUARDED_BY(mu_)
+  HistogramsByModel switch_seconds_;                          // GUARDED_BY(mu_)
+  HistogramsByModel ttft_seconds_;                            // GUARDED_BY(mu_)
+  manager::ModelState state_ = manager::ModelState::kEmpty;   // GUARDED_BY(mu_)
+  std::string state_model_;                                   // GUARDED_BY(mu_)
+  size_t queue_depth_ = 0;                                    // GUARDED_BY(mu_)
+  int64_t inflight_ = 0;                                      // GUARDED_BY(mu_)
 };
 
 // GET /metrics.

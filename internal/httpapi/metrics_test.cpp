@@ -76,8 +76,7 @@ TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
         "modeld_model_state gauge", "modeld_load_duration_seconds histogram",
         "modeld_switch_duration_seconds histogram", "modeld_queue_depth gauge",
         "modeld_inflight_requests gauge", "modeld_cancellations_total counter",
-        "modeld_time_to_first_token_seconds histogram",
-        "modeld_decode_tokens_per_second gauge"}) {
+        "modeld_time_to_first_token_seconds histogram", "modeld_decode_tokens_per_second gauge"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   auto s = Parse(text);

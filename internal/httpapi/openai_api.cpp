@@ -18,8 +18,7 @@ namespace {
 
 // "chatcmpl-" or "cmpl-" and 24 random letters and digits, like OpenAI's ids.
 std::string NewId(std::string_view prefix) {
-  static constexpr char kChars[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<size_t> pick(0, sizeof(kChars) - 2);
   std::string id(prefix);
@@ -34,7 +33,8 @@ int64_t FileCreated(const std::string& path) {
 }
 
 nlohmann::json ModelObject(const registry::ModelEntry& m) {
-  return {{"id", m.id}, {"object", "model"}, {"created", FileCreated(m.path)}, {"owned_by", "modeld"}};
+  return {
+      {"id", m.id}, {"object", "model"}, {"created", FileCreated(m.path)}, {"owned_by", "modeld"}};
 }
 
 void ListModels(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
@@ -78,8 +78,8 @@ void RegisterOpenAiRoutes(Router& router, ApiContext& ctx) {
                [&ctx, id = m.id](const HttpRequest&, const auto& conn) {
                  const registry::ModelEntry* entry = ctx.registry.Find(id);
                  if (entry == nullptr) {
-                   conn->Respond(404, OpenAiErrorBody(Status::NotFound("model '" + id +
-                                                                       "' is not in the registry")));
+                   conn->Respond(404, OpenAiErrorBody(Status::NotFound(
+                                          "model '" + id + "' is not in the registry")));
                    return;
                  }
                  conn->Respond(200, ModelObject(*entry).dump());

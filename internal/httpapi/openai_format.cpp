@@ -28,8 +28,7 @@ void AppendInt(std::string& out, long long v) {
 
 }  // namespace
 
-OpenAiFormat::OpenAiFormat(OpenAiResponseInfo info,
-                           std::shared_ptr<const manager::Request> request)
+OpenAiFormat::OpenAiFormat(OpenAiResponseInfo info, std::shared_ptr<const manager::Request> request)
     : info_(std::move(info)), request_(std::move(request)) {}
 
 std::string_view OpenAiFormat::content_type() const {
@@ -111,9 +110,8 @@ void OpenAiFormat::AppendError(std::string& out, const Status& status) {
 }
 
 std::string OpenAiFormat::CompleteBody(const manager::Outcome& outcome, std::string_view text) {
-  nlohmann::json choice = {{"index", 0},
-                           {"logprobs", nullptr},
-                           {"finish_reason", FinishName(outcome.stats.finish)}};
+  nlohmann::json choice = {
+      {"index", 0}, {"logprobs", nullptr}, {"finish_reason", FinishName(outcome.stats.finish)}};
   const bool chat = info_.kind == OpenAiKind::kChat;
   if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", std::string(text)}};

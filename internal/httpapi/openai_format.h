@@ -14,8 +14,8 @@ struct OpenAiResponseInfo {
   OpenAiKind kind = OpenAiKind::kChat;
   bool stream = false;
   bool include_usage = false;
-  std::string id;        // "chatcmpl-..." or "cmpl-..."
-  int64_t created = 0;   // unix seconds
+  std::string id;       // "chatcmpl-..." or "cmpl-..."
+  int64_t created = 0;  // unix seconds
 };
 
 // The OpenAI wire formats. Streaming: SSE `data: {chunk}` events

@@ -16,8 +16,8 @@ std::shared_ptr<manager::Request> ResolvedRequest(const std::string& model) {
 }
 
 OpenAiFormat MakeFormat(OpenAiKind kind, bool stream, bool include_usage) {
-  return OpenAiFormat({kind, stream, include_usage, kind == OpenAiKind::kChat ? "chatcmpl-1" : "cmpl-1",
-                       1700000000},
+  return OpenAiFormat({kind, stream, include_usage,
+                       kind == OpenAiKind::kChat ? "chatcmpl-1" : "cmpl-1", 1700000000},
                       ResolvedRequest("tiny"));
 }
 
@@ -133,8 +133,7 @@ TEST(OpenAiFormatTest, NonStreamingBodies) {
   EXPECT_EQ(c["created"], 1700000000);
   EXPECT_EQ(c["model"], "tiny");
   ASSERT_EQ(c["choices"].size(), 1u);
-  EXPECT_EQ(c["choices"][0]["message"],
-            json({{"role", "assistant"}, {"content", "hi there"}}));
+  EXPECT_EQ(c["choices"][0]["message"], json({{"role", "assistant"}, {"content", "hi there"}}));
   EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(c["usage"]["prompt_tokens"], 4);
   EXPECT_EQ(c["usage"]["completion_tokens"], 6);

@@ -17,8 +17,8 @@ const json* Field(const json& obj, std::string_view key) {
 }
 
 Status Refuse(std::string_view field, std::string_view why) {
-  return Status::Unsupported("field '" + std::string(field) + "' is not supported: " +
-                             std::string(why));
+  return Status::Unsupported("field '" + std::string(field) +
+                             "' is not supported: " + std::string(why));
 }
 
 Status Invalid(std::string_view field, std::string_view what) {
@@ -181,8 +181,8 @@ Result<OpenAiCall> ParseChatRequest(std::string_view body) {
     const json* type = rf->is_object() ? Field(*rf, "type") : nullptr;
     if (type == nullptr || !type->is_string()) return Invalid("response_format.type", "a string");
     if (*type != "text") {
-      return Refuse("response_format", "only {\"type\":\"text\"} is supported, not " +
-                                           type->dump());
+      return Refuse("response_format",
+                    "only {\"type\":\"text\"} is supported, not " + type->dump());
     }
   }
   if (const json* mod = Field(j, "modalities")) {
@@ -207,9 +207,8 @@ Result<OpenAiCall> ParseCompletionRequest(std::string_view body) {
   if (prompt->is_array() && prompt->size() == 1 && (*prompt)[0].is_string()) {
     prompt = &(*prompt)[0];  // a batch of one prompt
   } else if (prompt->is_array() && !prompt->empty()) {
-    return Refuse("prompt", (*prompt)[0].is_string()
-                                ? "modeld completes one prompt per request"
-                                : "token arrays are not supported; send text");
+    return Refuse("prompt", (*prompt)[0].is_string() ? "modeld completes one prompt per request"
+                                                     : "token arrays are not supported; send text");
   }
   if (!prompt->is_string() || prompt->get_ref<const std::string&>().empty()) {
     return Invalid("prompt", "a non-empty string");

@@ -74,8 +74,8 @@ TEST(OpenAiRequestTest, SeedIsReducedModulo32Bits) {
     const char* seed;
     uint32_t want;
   };
-  for (const Case& c : {Case{"0", 0u}, Case{"-1", 0xFFFFFFFFu}, Case{"4294967297", 1u},
-                        Case{"-2", 0xFFFFFFFEu}}) {
+  for (const Case& c :
+       {Case{"0", 0u}, Case{"-1", 0xFFFFFFFFu}, Case{"4294967297", 1u}, Case{"-2", 0xFFFFFFFEu}}) {
     auto call = ParseChatRequest(Chat(std::string("\"seed\":") + c.seed));
     ASSERT_TRUE(call.ok()) << c.seed << ": " << call.status().message();
     EXPECT_EQ(call->params.sampling.seed, c.want) << c.seed;

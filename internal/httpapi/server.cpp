@@ -31,6 +31,7 @@ Result<int> Server::Listen(const std::string& host, int port) {
 }
 
 void Server::Run() {
+  work_.emplace(io_.get_executor());
   Accept();
   thread_ = std::thread([this] {
     for (;;) {
@@ -99,6 +100,7 @@ void Server::Stop(std::chrono::milliseconds grace) {
       if (auto c = w.lock()) c->Close();
     }
   });
+  work_.reset();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   io_.stop();
   thread_.join();

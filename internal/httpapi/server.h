@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "internal/httpapi/http_types.h"
@@ -43,6 +45,8 @@ class Server {
   const Router& router_;
   const Limits limits_;
   boost::asio::io_context io_;
+  // Keeps io_.run() going while no connection exists, until Stop.
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   tcp::acceptor acceptor_;
   std::thread thread_;
   std::vector<std::weak_ptr<Connection>> connections_;  // io thread only

@@ -21,6 +21,9 @@ struct LogState {
   std::string first_error;                          // GUARDED_BY(mu)
 };
 
+// The cancel flag of the request running on this thread, if any.
+thread_local const std::atomic<bool>* t_cancel = nullptr;
+
 LogState& State() {
   // Leaked on purpose: ggml may log while static objects are destroyed.
   static LogState* state = new LogState;
@@ -71,6 +74,10 @@ void FinishLine(LogState& s) {
 
 void OnLog(ggml_log_level level, const char* text, void* /*user_data*/) {
   if (text == nullptr) return;
+  if (t_cancel != nullptr && t_cancel->load(std::memory_order_relaxed) &&
+      (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR)) {
+    level = GGML_LOG_LEVEL_INFO;  // expected fallout of a cancellation
+  }
   LogState& s = State();
   std::lock_guard<std::mutex> lock(s.mu);
   if (level == GGML_LOG_LEVEL_CONT) {
@@ -90,6 +97,10 @@ void InstallLlamaLog() {
   static std::once_flag once;
   std::call_once(once, [] { llama_log_set(OnLog, nullptr); });
 }
+
+LlamaCancelQuiet::LlamaCancelQuiet(const std::atomic<bool>& cancel) { t_cancel = &cancel; }
+
+LlamaCancelQuiet::~LlamaCancelQuiet() { t_cancel = nullptr; }
 
 LlamaErrorCapture::LlamaErrorCapture() {
   LogState& s = State();

@@ -3,6 +3,7 @@
 // Routes llama.cpp's and ggml's log output into modeld's logger, and lets a
 // loader capture the error llama.cpp logged for a failed load.
 
+#include <atomic>
 #include <string>
 
 namespace modeld::llm {
@@ -10,6 +11,18 @@ namespace modeld::llm {
 // Installs the log callback (process-wide; idempotent). Debug and info lines
 // are dropped; warnings and errors become one JSON line each, "llama: ...".
 void InstallLlamaLog();
+
+// While alive, llama.cpp's warnings and errors on the calling thread are
+// logged at debug level once `cancel` is set: an aborted decode logs several
+// "errors" that are only the expected result of a cancellation.
+// Thread-safety: affects the constructing thread only.
+class LlamaCancelQuiet {
+ public:
+  explicit LlamaCancelQuiet(const std::atomic<bool>& cancel);
+  ~LlamaCancelQuiet();
+  LlamaCancelQuiet(const LlamaCancelQuiet&) = delete;
+  LlamaCancelQuiet& operator=(const LlamaCancelQuiet&) = delete;
+};
 
 // While alive, remembers the first error line llama.cpp logs (from any
 // thread). Used around a load, whose failure reason llama.cpp only logs.

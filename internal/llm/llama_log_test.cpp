@@ -62,6 +62,23 @@ TEST(LlamaLogTest, UnterminatedLineEndsAtNextMessage) {
   EXPECT_EQ(lines[1]["msg"], "llama: next");
 }
 
+TEST(LlamaLogTest, ErrorsAfterCancelAreQuietOnThatThreadOnly) {
+  LogSink sink;
+  std::atomic<bool> cancel{false};
+  {
+    LlamaCancelQuiet quiet(cancel);
+    LlamaLogForTest(GGML_LOG_LEVEL_ERROR, "real error\n");
+    cancel = true;
+    LlamaLogForTest(GGML_LOG_LEVEL_ERROR, "decode: failed, ret = 2\n");
+    LlamaLogForTest(GGML_LOG_LEVEL_WARN, "removing memory module entries\n");
+  }
+  LlamaLogForTest(GGML_LOG_LEVEL_ERROR, "after scope\n");
+  const auto lines = sink.Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["msg"], "llama: real error");
+  EXPECT_EQ(lines[1]["msg"], "llama: after scope");
+}
+
 TEST(LlamaLogTest, CaptureKeepsFirstErrorOnlyWhileAlive) {
   LogSink sink;
   LlamaLogForTest(GGML_LOG_LEVEL_ERROR, "before capture\n");

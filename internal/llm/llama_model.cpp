@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "internal/llm/llama_log.h"
 #include "internal/llm/llama_prompt.h"
 #include "internal/llm/llama_sampling.h"
 #include "internal/llm/stop_matcher.h"
@@ -18,11 +19,12 @@ double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Points the model's abort flag at `cancel` for one call.
+// Points the model's abort flag at `cancel` for one call, and keeps the
+// errors llama.cpp logs for an aborted decode out of the error log.
 class CancelScope {
  public:
   CancelScope(std::atomic<const std::atomic<bool>*>& slot, const std::atomic<bool>& cancel)
-      : slot_(slot) {
+      : slot_(slot), quiet_(cancel) {
     slot_.store(&cancel, std::memory_order_release);
   }
   ~CancelScope() { slot_.store(nullptr, std::memory_order_release); }
@@ -31,6 +33,7 @@ class CancelScope {
 
  private:
   std::atomic<const std::atomic<bool>*>& slot_;
+  LlamaCancelQuiet quiet_;
 };
 
 Status Cancelled() { return Status::Cancelled("cancelled"); }
@@ -66,15 +69,15 @@ Status LlamaModel::Decode(llama_token* tokens, int n) {
     const int32_t rc = llama_decode(ctx_.get(), llama_batch_get_one(tokens + i, len));
     if (rc == 0) continue;
     if (rc == 2) return Cancelled();
-    return Status::Internal("llama_decode failed with code " + std::to_string(rc) +
-                            " for model '" + spec_.id + "'");
+    return Status::Internal("llama_decode failed with code " + std::to_string(rc) + " for model '" +
+                            spec_.id + "'");
   }
   return Status::Ok();
 }
 
 Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
+  // No early check of `cancel`: the decode's abort callback sees it.
   CancelScope scope(cancel_, cancel);
-  if (cancel.load(std::memory_order_relaxed)) return Cancelled();
   ClearMemory();
   llama_token token = llama_vocab_bos(vocab_);
   if (token == LLAMA_TOKEN_NULL) token = llama_vocab_eos(vocab_);
@@ -86,8 +89,9 @@ Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
 
 Status LlamaModel::BuildPrompt(const GenerateParams& params) {
   if (params.messages.has_value()) {
-    Status st = FormatChat(model_.get(), spec_.chat_template, *params.messages, spec_.id,
-                           formatted_);
+    if (params.messages->empty()) return Status::InvalidRequest("messages must not be empty");
+    Status st =
+        FormatChat(model_.get(), spec_.chat_template, *params.messages, spec_.id, formatted_);
     if (!st.ok()) return st;
     return Tokenize(vocab_, formatted_, /*parse_special=*/true, prompt_tokens_);
   }
@@ -99,8 +103,8 @@ void LlamaModel::AppendPiece(llama_token token) {
                                    static_cast<int32_t>(piece_.size()), 0, /*special=*/false);
   if (n < 0) {  // a piece longer than any seen so far: grow once
     piece_.resize(static_cast<size_t>(-n));
-    n = llama_token_to_piece(vocab_, token, piece_.data(), static_cast<int32_t>(piece_.size()),
-                             0, false);
+    n = llama_token_to_piece(vocab_, token, piece_.data(), static_cast<int32_t>(piece_.size()), 0,
+                             false);
   }
   if (n > 0) utf8_.Push(std::string_view(piece_.data(), static_cast<size_t>(n)), text_);
 }
@@ -158,7 +162,6 @@ Status LlamaModel::TokenLoop(const GenerateParams& params, TextSink& sink,
       break;
     }
     ++stats.completion_tokens;
-    { std::vector<int> mutation(1); (void)mutation; }
     text_.clear();
     AppendPiece(token);
     stopped = matcher.Push(text_, pending_);

@@ -70,11 +70,11 @@ class LlamaModel : public Model {
 
   // Per-request buffers, reused so the per-token path does not allocate.
   Utf8Stream utf8_;
-  std::string formatted_;                  // chat-templated prompt
+  std::string formatted_;  // chat-templated prompt
   std::vector<llama_token> prompt_tokens_;
-  std::vector<char> piece_;                // one token's bytes
-  std::string text_;                       // one token's sanitized text
-  std::string pending_;                    // text not yet handed to the sink
+  std::vector<char> piece_;  // one token's bytes
+  std::string text_;         // one token's sanitized text
+  std::string pending_;      // text not yet handed to the sink
 };
 
 }  // namespace modeld::llm

@@ -45,8 +45,8 @@ Status Tokenize(const llama_vocab* vocab, std::string_view text, bool parse_spec
   const auto len = static_cast<int32_t>(text.size());
   // Every token covers at least one byte, except BOS/EOS and a space prefix.
   out.resize(text.size() + 4);
-  int32_t n = llama_tokenize(vocab, text.data(), len, out.data(),
-                             static_cast<int32_t>(out.size()), add_bos, parse_special);
+  int32_t n = llama_tokenize(vocab, text.data(), len, out.data(), static_cast<int32_t>(out.size()),
+                             add_bos, parse_special);
   if (n < 0 && n != INT32_MIN) {
     out.resize(static_cast<size_t>(-n));
     n = llama_tokenize(vocab, text.data(), len, out.data(), static_cast<int32_t>(out.size()),

@@ -16,9 +16,9 @@ TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p)
   chain_.reset(llama_sampler_chain_init(cp));
   llama_sampler* c = chain_.get();
   if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
-    llama_sampler_chain_add(c, llama_sampler_init_penalties(n_vocab_, kPenaltyLastN, 1.0f,
-                                                            p.frequency_penalty,
-                                                            p.presence_penalty));
+    llama_sampler_chain_add(
+        c, llama_sampler_init_penalties(n_vocab_, kPenaltyLastN, 1.0f, p.frequency_penalty,
+                                        p.presence_penalty));
   }
   if (p.top_k > 0) llama_sampler_chain_add(c, llama_sampler_init_top_k(p.top_k));
   if (p.top_p > 0.0f && p.top_p < 1.0f) {

@@ -28,7 +28,7 @@ class TokenSampler {
     void operator()(llama_sampler* s) const { llama_sampler_free(s); }
   };
 
-  int n_vocab_;                                        // constant after construction
+  int n_vocab_;                                         // constant after construction
   std::unique_ptr<llama_sampler, ChainDeleter> chain_;  // null: greedy
 };
 

@@ -1,5 +1,7 @@
 #include "internal/llm/llama_test_util.h"
 
+#include <ggml.h>
+#include <gguf.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -77,6 +79,23 @@ bool MakeModel(const std::string& args, const std::string& out) {
   return !TempDir().empty() && std::system(cmd.c_str()) == 0 && fs::exists(out);
 }
 
+bool CopyGgufWithoutKey(const std::string& in, const std::string& out, const char* key) {
+  ggml_context* data = nullptr;
+  gguf_context* src = gguf_init_from_file(in.c_str(), {/*no_alloc=*/false, &data});
+  if (src == nullptr) return false;
+  gguf_context* dst = gguf_init_empty();
+  gguf_set_kv(dst, src);
+  gguf_remove_key(dst, key);
+  for (int64_t i = 0; i < gguf_get_n_tensors(src); ++i) {
+    gguf_add_tensor(dst, ggml_get_tensor(data, gguf_get_tensor_name(src, i)));
+  }
+  const bool ok = gguf_write_to_file(dst, out.c_str(), /*only_meta=*/false);
+  gguf_free(dst);
+  gguf_free(src);
+  ggml_free(data);
+  return ok;
+}
+
 std::string TinyModelPath() {
   const std::string prebuilt = std::string(MODELD_SOURCE_DIR) + "/models/tiny.gguf";
   if (fs::exists(prebuilt)) return prebuilt;
@@ -113,6 +132,17 @@ GenerateParams Greedy(std::string prompt, int n) {
   p.max_tokens = n;
   p.sampling.temperature = 0.0f;
   return p;
+}
+
+Outcome Generate(Model& model, const GenerateParams& params) {
+  CollectingSink sink;
+  std::atomic<bool> cancel{false};
+  Outcome out;
+  out.status = model.Generate(params, sink, cancel, out.stats);
+  out.text = sink.text;
+  out.delivered = sink.delivered;
+  out.started = sink.started;
+  return out;
 }
 
 }  // namespace modeld::llm::testutil

@@ -23,6 +23,10 @@ std::string TinyModelPath();
 // (modeld-mkmodel --eog always), generated once per process.
 std::string EogModelPath();
 
+// Copies the GGUF file `in` to `out` without the metadata `key`; true on
+// success.
+bool CopyGgufWithoutKey(const std::string& in, const std::string& out, const char* key);
+
 // Runs bin/modeld-mkmodel with `args` plus --out `out`; true on success.
 bool MakeModel(const std::string& args, const std::string& out);
 
@@ -52,7 +56,20 @@ class CollectingSink : public TextSink {
 // The test binary's global operator new counts them.
 long ThreadAllocations();
 
-// Greedy parameters for `n` tokens of the tiny model.
+// The prompt most tests use.
+inline const std::string kPrompt = "the quick brown fox";
+
+// Greedy parameters for `n` tokens.
 GenerateParams Greedy(std::string prompt, int n);
+
+// What one Generate call returned and delivered to a CollectingSink.
+struct Outcome {
+  Status status;
+  GenerateStats stats;
+  std::string text;
+  int delivered = 0;
+  int started = 0;
+};
+Outcome Generate(Model& model, const GenerateParams& params);
 
 }  // namespace modeld::llm::testutil

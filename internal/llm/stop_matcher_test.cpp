@@ -50,7 +50,10 @@ TEST(StopMatcherTest, Table) {
       {"multiple stops earliest wins", {"world", "lo"}, {"hello world"}, "hel", true},
       {"multiple stops same start", {"ab", "abc"}, {"xabcd"}, "x", true},
       {"longer stop while shorter prefix held", {"xyz", "yq"}, {"x", "y", "q"}, "x", true},
-      {"utf8 stop", {"\xC3\xA9t\xC3\xA9"}, {"caf\xC3\xA9 ", "\xC3\xA9", "t\xC3\xA9!"}, "caf\xC3\xA9 ",
+      {"utf8 stop",
+       {"\xC3\xA9t\xC3\xA9"},
+       {"caf\xC3\xA9 ", "\xC3\xA9", "t\xC3\xA9!"},
+       "caf\xC3\xA9 ",
        true},
       {"longer stop started earlier wins", {"ccba", "cb"}, {"cc", "cb", "a"}, "c", true},
       {"shorter stop wins when longer breaks", {"ccba", "cb"}, {"cc", "cb", "x"}, "cc", true},
@@ -123,7 +126,8 @@ TEST(StopMatcherTest, RandomStreamsMatchReference) {
       pos += len;
       // Released text is always final: a prefix of the reference output.
       ASSERT_EQ(want.text.compare(0, got.text.size(), got.text), 0)
-          << "round " << round << " text " << text << " got " << got.text << " stops " << ::testing::PrintToString(stops) << " pos " << pos;
+          << "round " << round << " text " << text << " got " << got.text << " stops "
+          << ::testing::PrintToString(stops) << " pos " << pos;
       ASSERT_LT(m.held(), max_stop) << "round " << round;
     }
     got.matched = m.Flush(got.text);

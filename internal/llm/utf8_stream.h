@@ -31,8 +31,8 @@ class Utf8Stream {
   void Start(uint8_t b, std::string& out);
 
   char held_[4] = {};
-  int held_len_ = 0;   // bytes in held_
-  int need_len_ = 0;   // total length of the sequence held_ starts
+  int held_len_ = 0;        // bytes in held_
+  int need_len_ = 0;        // total length of the sequence held_ starts
   uint8_t next_lo_ = 0x80;  // valid range for the next continuation byte
   uint8_t next_hi_ = 0xBF;
 };

@@ -49,7 +49,10 @@ TEST(Utf8StreamTest, Table) {
       {"overlong four byte", {"\xF0\x80\x80\x80"}, kFFFD + kFFFD + kFFFD + kFFFD},
       {"surrogate", {"\xED\xA0\x80"}, kFFFD + kFFFD + kFFFD},
       {"above U+10FFFF", {"\xF4\x90\x80\x80"}, kFFFD + kFFFD + kFFFD + kFFFD},
-      {"interrupted by ascii", {"\xE2\x82" "A"}, kFFFD + "A"},
+      {"interrupted by ascii",
+       {"\xE2\x82"
+        "A"},
+       kFFFD + "A"},
       {"interrupted across pushes", {"\xE2", "\x82", "A"}, kFFFD + "A"},
       {"interrupted by new lead", {"\xE2\x82\xC3\xA9"}, kFFFD + "\xC3\xA9"},
       {"incomplete at end", {"ok\xF0\x9F\x98"}, "ok" + kFFFD},
@@ -134,7 +137,9 @@ TEST(Utf8StreamTest, IsValidUtf8) {
   EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));
   EXPECT_FALSE(IsValidUtf8("\xE0\x80\x80"));
   EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));
-  EXPECT_FALSE(IsValidUtf8("\xE2\x82" "A"));
+  EXPECT_FALSE(
+      IsValidUtf8("\xE2\x82"
+                  "A"));
 }
 
 }  // namespace

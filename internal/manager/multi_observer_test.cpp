@@ -39,9 +39,8 @@ TEST(MultiObserverTest, ForwardsEveryEventToEveryObserverInOrder) {
   o.OnQueueDepth(3);
   o.OnSubmit("tiny");
   o.OnFinish(outcome);
-  const std::vector<std::string> want = {"switch small", "state warming small",
-                                         "cancel disconnect", "depth 3",
-                                         "submit tiny",      "finish tiny"};
+  const std::vector<std::string> want = {"switch small", "state warming small", "cancel disconnect",
+                                         "depth 3",      "submit tiny",         "finish tiny"};
   EXPECT_EQ(a.calls, want);
   EXPECT_EQ(b.calls, want);
 }

@@ -66,8 +66,7 @@ TEST_F(ConcurrencyTest, ThirtyConcurrentAlternatingRequestsAllEndCleanly) {
   const std::string current = Str(ready.Json(), "model");
   EXPECT_TRUE(current == "tiny" || current == "tiny-b") << ready.body;
   ExpectCompleted(Infer(s->port(), InferBody("after the storm", 8, {{"model", "tiny"}})), "tiny");
-  ExpectCompleted(Infer(s->port(), InferBody("and the other", 8, {{"model", "tiny-b"}})),
-                  "tiny-b");
+  ExpectCompleted(Infer(s->port(), InferBody("and the other", 8, {{"model", "tiny-b"}})), "tiny-b");
 
   // One request line per /infer request (30 + 2).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

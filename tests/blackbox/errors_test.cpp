@@ -19,9 +19,8 @@ HttpResponse PostRaw(int port, const std::string& body) {
 TEST_F(ErrorsTest, BadJsonIs400InvalidRequest) {
   Server* s = StartStandard("tiny");
   ASSERT_NE(s, nullptr);
-  for (const std::string body :
-       {"{not json", "", "{\"prompt\": \"hi\"", "[1,2]", "\"prompt\"", "null", "42",
-        "{\"prompt\":\"hi\"} trailing"}) {
+  for (const std::string body : {"{not json", "", "{\"prompt\": \"hi\"", "[1,2]", "\"prompt\"",
+                                 "null", "42", "{\"prompt\":\"hi\"} trailing"}) {
     SCOPED_TRACE("body: " + body);
     ExpectErrorResponse(PostRaw(s->port(), body), 400, "invalid_request");
   }
@@ -75,9 +74,8 @@ TEST_F(ErrorsTest, MaxTokensAboveTheModelsContextIs400) {
   Server* s = StartServer(ConfigYaml("tiny-256", models), {}, "tiny-256");
   ASSERT_NE(s, nullptr);
   ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("hi", 257)), 400, "invalid_request");
-  ExpectErrorResponse(
-      PostJson(s->port(), "/infer", InferBody("hi", 257, {{"model", "tiny-256"}})), 400,
-      "invalid_request");
+  ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("hi", 257, {{"model", "tiny-256"}})),
+                      400, "invalid_request");
   ExpectCompleted(Infer(s->port(), InferBody("hi", 4, {{"model", "tiny-256"}})), "tiny-256");
 }
 
@@ -90,8 +88,8 @@ TEST_F(ErrorsTest, UnknownModelIs404AndListsTheValidIds) {
     ExpectErrorResponse(r, 404, "model_not_found");
     const std::string message = Str(r.Json()["error"], "message");
     for (const char* id : {"tiny", "tiny-b", "small"}) {
-      EXPECT_NE(message.find(id), std::string::npos) << "message does not list " << id << ": "
-                                                     << message;
+      EXPECT_NE(message.find(id), std::string::npos)
+          << "message does not list " << id << ": " << message;
     }
   }
   ExpectReadyz(s->port(), 200, "ready", "tiny");

@@ -16,8 +16,8 @@ namespace modeld::blackbox {
 // One streamed event: "token", "done" or "error" (ndjson: its "type" field).
 struct Event {
   std::string type;
-  std::string raw;     // the data line(s) exactly as received
-  nlohmann::json data; // discarded (is_discarded()) when raw is not JSON
+  std::string raw;      // the data line(s) exactly as received
+  nlohmann::json data;  // discarded (is_discarded()) when raw is not JSON
   bool json_ok() const { return !data.is_discarded(); }
 };
 

@@ -86,12 +86,13 @@ void ExpectDoneShape(const json& done, const std::string& model) {
 
 void ExpectErrorResponse(const HttpResponse& r, int status, const std::string& code) {
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.status, status) << r.body;
+  const std::string body = r.body.substr(0, 400);  // a wrongly streamed answer can be long
+  EXPECT_EQ(r.status, status) << body;
   EXPECT_EQ(r.Header("content-type").rfind("application/json", 0), 0u) << r.Header("content-type");
   auto j = r.Json();
-  ASSERT_TRUE(j.is_object() && j.contains("error") && j["error"].is_object()) << r.body;
-  EXPECT_EQ(Str(j["error"], "code"), code) << r.body;
-  EXPECT_FALSE(Str(j["error"], "message").empty()) << r.body;
+  ASSERT_TRUE(j.is_object() && j.contains("error") && j["error"].is_object()) << body;
+  EXPECT_EQ(Str(j["error"], "code"), code) << body;
+  EXPECT_FALSE(Str(j["error"], "message").empty()) << body;
 }
 
 void ExpectCompleted(const InferResult& r, const std::string& model) {

@@ -80,8 +80,9 @@ TEST(Utf8Test, RejectsMalformedText) {
 }
 
 TEST(ChildProcessTest, CapturesOutputAndExitCode) {
-  auto r = RunToExit({"/bin/sh", {"-c", "echo out; echo err1 >&2; printf err2 >&2; exit 3"}, {}, ""},
-                     Millis(5000));
+  auto r =
+      RunToExit({"/bin/sh", {"-c", "echo out; echo err1 >&2; printf err2 >&2; exit 3"}, {}, ""},
+                Millis(5000));
   ASSERT_TRUE(r.exited) << r.err;
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "out\n");
@@ -89,19 +90,19 @@ TEST(ChildProcessTest, CapturesOutputAndExitCode) {
 }
 
 TEST(ChildProcessTest, PassesEnvironmentAndWorkingDirectory) {
-  auto r = RunToExit({"/bin/sh", {"-c", "echo $BB_VAR; pwd"}, {{"BB_VAR", "v42"}}, "/"},
-                     Millis(5000));
+  auto r =
+      RunToExit({"/bin/sh", {"-c", "echo $BB_VAR; pwd"}, {{"BB_VAR", "v42"}}, "/"}, Millis(5000));
   ASSERT_TRUE(r.exited) << r.err;
   EXPECT_EQ(r.out, "v42\n/\n");
 }
 
 TEST(ChildProcessTest, TimesOutThenSignals) {
   std::string error;
-  auto child = ChildProcess::Spawn({"/bin/sh", {"-c", "echo ready >&2; exec sleep 30"}, {}, ""},
-                                   &error);
+  auto child =
+      ChildProcess::Spawn({"/bin/sh", {"-c", "echo ready >&2; exec sleep 30"}, {}, ""}, &error);
   ASSERT_NE(child, nullptr) << error;
-  ASSERT_TRUE(child->WaitForStderr([](const std::string& l) { return l == "ready"; },
-                                   Millis(5000)));
+  ASSERT_TRUE(
+      child->WaitForStderr([](const std::string& l) { return l == "ready"; }, Millis(5000)));
   EXPECT_FALSE(child->WaitExit(Millis(100)).has_value());
   ASSERT_TRUE(child->Signal(SIGTERM));
   auto r = child->WaitExit(Millis(5000));

@@ -99,10 +99,12 @@ struct HttpExchange::Impl {
 HttpExchange::HttpExchange(int port, const std::string& method, const std::string& target,
                            const std::string& body, const Headers& headers, Millis timeout)
     : impl_(std::make_unique<Impl>()) {
-  impl_->parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: 1.74 mis-compares it
+  impl_->parser.body_limit(
+      std::numeric_limits<std::uint64_t>::max());  // not boost::none: 1.74 mis-compares it
   impl_->parser.header_limit(64 * 1024);
   tcp::endpoint ep(net::ip::address_v4::loopback(), static_cast<unsigned short>(port));
-  auto ec = impl_->RunWrite(timeout, [&](auto handler) { impl_->socket.async_connect(ep, handler); });
+  auto ec =
+      impl_->RunWrite(timeout, [&](auto handler) { impl_->socket.async_connect(ep, handler); });
   if (!ec || *ec) {
     error_ = "connect: " + (ec ? ec->message() : std::string("timeout"));
     Close();
@@ -122,7 +124,8 @@ HttpExchange::HttpExchange(int port, const std::string& method, const std::strin
   }
   // A write still in flight after the deadline keeps going while we read:
   // a server may answer (e.g. 413) without reading the whole body.
-  ec = impl_->RunWrite(timeout, [&](auto handler) { http::async_write(impl_->socket, req, handler); });
+  ec = impl_->RunWrite(timeout,
+                       [&](auto handler) { http::async_write(impl_->socket, req, handler); });
   if (ec && *ec) error_ = "write: " + ec->message();
 }
 

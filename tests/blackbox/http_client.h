@@ -88,8 +88,7 @@ class InferStream {
  public:
   InferStream(int port, const nlohmann::json& body, StreamFormat format = StreamFormat::kSse,
               Millis connect_timeout = Millis(5000));
-  InferStream(int port, const std::string& raw_body, StreamFormat format,
-              Millis connect_timeout);
+  InferStream(int port, const std::string& raw_body, StreamFormat format, Millis connect_timeout);
 
   HttpExchange& http() { return http_; }
   // Waits for the headers. Returns false on a transport error/timeout.
@@ -119,9 +118,9 @@ struct InferResult {
   std::string transport_error;  // connection failure, timeout, truncated stream
   int status = 0;
   Headers headers;
-  std::string body;             // non-stream responses only
-  std::vector<Event> events;    // stream responses only
-  std::string text;             // concatenated token texts (or "text" of stream:false)
+  std::string body;                     // non-stream responses only
+  std::vector<Event> events;            // stream responses only
+  std::string text;                     // concatenated token texts (or "text" of stream:false)
   std::optional<nlohmann::json> done;   // the done event / stream:false object
   std::optional<nlohmann::json> error;  // {"code","message"}: error event or error body
   std::vector<std::string> problems;    // protocol violations seen while reading

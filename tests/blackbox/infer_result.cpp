@@ -108,8 +108,8 @@ InferResult Finish(InferStream& s, Millis timeout) {
     r.events.push_back(std::move(*e));
   }
   if (!s.http().done()) {
-    r.transport_error = "stream did not end" + std::string(s.timed_out() ? " (timeout)" : "") +
-                        ": " + s.error();
+    r.transport_error =
+        "stream did not end" + std::string(s.timed_out() ? " (timeout)" : "") + ": " + s.error();
   }
   if (!terminal) r.problems.push_back("stream ended without a done or error event");
   if (!s.parser().pending().empty()) {

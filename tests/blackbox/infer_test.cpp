@@ -147,8 +147,8 @@ TEST_F(InferTest, StopStringEndsGenerationAndIsNeverEmitted) {
     EXPECT_EQ(r.text.find(stop), std::string::npos) << "stop string emitted: " << r.text;
     EXPECT_EQ(r.text, expected) << "stop " << stop_field;
     EXPECT_EQ(Str(*r.done, "finish_reason"), "stop") << r.Describe();
-    auto nonstream = Infer(port(), InferBody("Tell me something", 48,
-                                             {{"stop", stop_field}, {"stream", false}}));
+    auto nonstream = Infer(
+        port(), InferBody("Tell me something", 48, {{"stop", stop_field}, {"stream", false}}));
     ExpectCompleted(nonstream, "tiny");
     EXPECT_EQ(nonstream.text, expected);
   }
@@ -201,9 +201,12 @@ TEST_F(InferTest, UnknownFieldsAreIgnored) {
 
 TEST_F(InferTest, BoundaryValuesAreAccepted) {
   const std::vector<json> extras = {
-      {{"temperature", 0}},   {{"temperature", 2}},  {{"top_p", 0}},      {{"top_p", 1}},
-      {{"top_k", 0}},         {{"min_p", 0}},        {{"min_p", 1}},      {{"seed", 0}},
-      {{"seed", 4294967295u}}, {{"stop", json::array()}}, {{"stream", true}}, {{"model", "tiny"}},
+      {{"temperature", 0}},    {{"temperature", 2}},
+      {{"top_p", 0}},          {{"top_p", 1}},
+      {{"top_k", 0}},          {{"min_p", 0}},
+      {{"min_p", 1}},          {{"seed", 0}},
+      {{"seed", 4294967295u}}, {{"stop", json::array()}},
+      {{"stream", true}},      {{"model", "tiny"}},
   };
   for (const auto& extra : extras) {
     auto r = Infer(port(), InferBody("boundary", 2, extra));

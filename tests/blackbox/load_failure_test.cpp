@@ -98,9 +98,8 @@ TEST_F(LoadFailureTest, RepeatedFailuresNeverWedgeTheService) {
   Server* s = StartWithBroken((dir_.path() / "gone.gguf").string());
   ASSERT_NE(s, nullptr);
   for (int i = 0; i < 3; ++i) {
-    ExpectErrorResponse(
-        PostJson(s->port(), "/infer", InferBody("fail", 2, {{"model", "broken"}})), 500,
-        "load_failed");
+    ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("fail", 2, {{"model", "broken"}})),
+                        500, "load_failed");
     ExpectCompleted(Infer(s->port(), InferBody("ok", 2, {{"model", "tiny-b"}})), "tiny-b");
   }
   EXPECT_TRUE(s->WaitReady("tiny-b", Millis(5000)));

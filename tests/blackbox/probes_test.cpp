@@ -34,8 +34,8 @@ TEST_F(ProbesTest, ReadyzIs503EmptyWithoutADefaultModel) {
 
 TEST_F(ProbesTest, ReadyzIs503FailedAfterAFailedLoadWithNothingToRestore) {
   auto models = StandardModels();
-  models.push_back({"ghost", (std::filesystem::path(MODELD_MODELS_DIR) / "no-such.gguf").string(),
-                    "f16", ""});
+  models.push_back(
+      {"ghost", (std::filesystem::path(MODELD_MODELS_DIR) / "no-such.gguf").string(), "f16", ""});
   Server* s = StartServer(ConfigYaml("", models));
   ASSERT_NE(s, nullptr);
   auto r = PostJson(s->port(), "/infer", InferBody("hello", 4, {{"model", "ghost"}}));
@@ -44,8 +44,7 @@ TEST_F(ProbesTest, ReadyzIs503FailedAfterAFailedLoadWithNothingToRestore) {
   EXPECT_EQ(ready.status, 503) << ready.body;
   auto j = ready.Json();
   EXPECT_EQ(Str(j, "status"), "failed") << ready.body;
-  EXPECT_TRUE(j.contains("model") && (j["model"].is_null() || j["model"] == "ghost"))
-      << ready.body;
+  EXPECT_TRUE(j.contains("model") && (j["model"].is_null() || j["model"] == "ghost")) << ready.body;
   // A good model afterwards makes it ready again.
   ExpectCompleted(Infer(s->port(), InferBody("hello", 4, {{"model", "tiny"}})), "tiny");
   EXPECT_TRUE(s->WaitReady("tiny", Millis(5000)));

@@ -206,8 +206,7 @@ std::optional<std::string> ChildProcess::WaitForStderr(
       if (pred(err_lines_[checked])) return err_lines_[checked];
     }
     if (pipes_closed_) return std::nullopt;
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
-        checked == err_lines_.size()) {
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && checked == err_lines_.size()) {
       return std::nullopt;
     }
   }

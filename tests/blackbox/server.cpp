@@ -12,8 +12,8 @@ namespace fs = std::filesystem;
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr && *base != 0 ? base : "/tmp") +
-                     "/modeld-blackbox-XXXXXX";
+  std::string tmpl =
+      std::string(base != nullptr && *base != 0 ? base : "/tmp") + "/modeld-blackbox-XXXXXX";
   if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
 }
 

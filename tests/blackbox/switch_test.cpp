@@ -103,8 +103,8 @@ TEST_F(SwitchTest, ConcurrentRequestsForTheSameTargetShareOneLoad) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      results[i] = Infer(port(), InferBody("shared load " + std::to_string(i), 4,
-                                           {{"model", "small"}}));
+      results[i] =
+          Infer(port(), InferBody("shared load " + std::to_string(i), 4, {{"model", "small"}}));
     });
   }
   for (auto& t : threads) t.join();

@@ -38,7 +38,9 @@ export class Modeld {
     writeFileSync(config, configYaml());
     const child = spawn(modeldBin, ['--config', config, '--host', '127.0.0.1', '--port', '0'], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MODELD_THREADS: '2' },
+      // One llama.cpp thread: the tiny models gain nothing from more, and a busy
+      // CI machine makes spinning threads slow each other down.
+      env: { ...process.env, MODELD_THREADS: '1' },
     });
     const server = new Modeld(child, dir);
     server.port = await server.#waitForPort(15000);
@@ -51,6 +53,7 @@ export class Modeld {
     this.child = child;
     this.dir = dir;
     this.logs = [];  // parsed stderr lines
+    this.scrapes = 0;  // GET /metrics made through metrics()
     this.exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
     createInterface({ input: child.stderr }).on('line', (line) => {
       try {
@@ -95,6 +98,7 @@ export class Modeld {
 
   // Samples of GET /metrics as {'name{labels}': value}.
   async metrics() {
+    this.scrapes++;
     const res = await this.get('/metrics');
     if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
     return parseMetrics(res.text);

@@ -1,0 +1,36 @@
+#include "internal/httpapi/router.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace modeld::httpapi {
+namespace {
+
+struct Recorder : RequestObserver {
+  void OnRequest(std::string_view route, int status, double ms) override {
+    calls.push_back(std::string(route) + " " + std::to_string(status) + " " +
+                    std::to_string(static_cast<int>(ms)));
+  }
+  std::vector<std::string> calls;
+};
+
+TEST(RouterTest, ReportsRegisteredRoutesAndFoldsOthers) {
+  Router router;
+  const Router::Handler noop = [](const HttpRequest&, const std::shared_ptr<Connection>&) {};
+  router.Add(http::verb::get, "/metrics", noop);
+  router.Add(http::verb::post, "/v1/chat/completions", noop);
+  router.Report("/metrics", 200, 1);  // no observer yet: dropped
+  Recorder rec;
+  router.SetObserver(&rec);
+  router.Report("/v1/chat/completions", 400, 2);
+  router.Report("/metrics", 200, 3);
+  router.Report("/v1/chat/completions/extra", 404, 4);  // exact paths only
+  router.Report("", 413, 5);                            // rejected before the request line was read
+  EXPECT_EQ(rec.calls, (std::vector<std::string>{"/v1/chat/completions 400 2", "/metrics 200 3",
+                                                 "other 404 4", "other 413 5"}));
+}
+
+}  // namespace
+}  // namespace modeld::httpapi
