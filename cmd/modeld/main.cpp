@@ -94,8 +94,8 @@ int main(int argc, char** argv) {
   modeld::manager::LogObserver log_observer;
   modeld::httpapi::Metrics metrics;
   modeld::manager::MultiObserver observer({&log_observer, &metrics});
-  modeld::manager::Manager manager(
-      *backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())}, &observer);
+  modeld::manager::Manager manager(*backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())},
+                                   &observer);
 
   modeld::httpapi::Router router;
   modeld::httpapi::Limits limits;

@@ -44,22 +44,21 @@ void Connection::ReadRequest() {
 
 void Connection::OnRead(beast::error_code ec) {
   if (ec == http::error::body_limit) {
-    RejectUnread(413, NativeErrorBody(Status::TooLarge(
-                          "request body exceeds " + std::to_string(limits_.max_body_bytes) +
-                          " bytes")));
+    RejectUnread(
+        413, NativeErrorBody(Status::TooLarge("request body exceeds " +
+                                              std::to_string(limits_.max_body_bytes) + " bytes")));
     return;
   }
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == asio::error::eof || ec == asio::error::connection_reset ||
-      ec == asio::error::operation_aborted) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
     Close();
     return;
   }
   if (ec) {
     if (ec.category() == http::make_error_code(http::error::bad_target).category() ||
         ec == http::error::header_limit) {
-      RejectUnread(400, NativeErrorBody(Status::InvalidRequest("malformed HTTP request: " +
-                                                               ec.message())));
+      RejectUnread(
+          400, NativeErrorBody(Status::InvalidRequest("malformed HTTP request: " + ec.message())));
     } else {
       Close();
     }
@@ -88,8 +87,8 @@ void Connection::Respond(int status, std::string body, std::string_view content_
                          int retry_after_s) {
   if (closed_) return;
   responder_.reset();
-  auto res = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(status), version_);
+  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status),
+                                                                 version_);
   res->set(http::field::server, "modeld/" MODELD_VERSION);
   res->set(http::field::content_type, content_type);
   if (retry_after_s > 0) res->set(http::field::retry_after, std::to_string(retry_after_s));
@@ -141,10 +140,9 @@ void Connection::EndStream(int status, bool keep_alive) {
 void Connection::Watch() {
   if (watching_ || closed_ || buffer_.size() > kMaxBufferedWhileStreaming) return;
   watching_ = true;
-  stream_.async_read_some(buffer_.prepare(4096),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
-                            self->OnWatch(ec, n);
-                          });
+  stream_.async_read_some(
+      buffer_.prepare(4096),
+      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnWatch(ec, n); });
 }
 
 void Connection::OnWatch(beast::error_code ec, size_t n) {

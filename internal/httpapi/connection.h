@@ -80,8 +80,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point started_{};
   RequestLog log_;
 
-  bool watching_ = false;      // a disconnect-watch read is outstanding
-  bool await_next_ = false;    // the response is done; the watch read leads to the next request
+  bool watching_ = false;    // a disconnect-watch read is outstanding
+  bool await_next_ = false;  // the response is done; the watch read leads to the next request
   bool peer_gone_ = false;
   bool closed_ = false;
 };

@@ -6,27 +6,42 @@ namespace modeld::httpapi {
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return 200;
-    case Code::kInvalidRequest: return 400;
-    case Code::kUnsupportedParameter: return 400;
-    case Code::kTemplateError: return 400;
-    case Code::kModelNotFound: return 404;
-    case Code::kPayloadTooLarge: return 413;
-    case Code::kNoModelLoaded: return 409;
-    case Code::kCancelled: return 409;
-    case Code::kQueueFull: return 503;
-    case Code::kShuttingDown: return 503;
-    case Code::kLoadFailed: return 500;
-    case Code::kInternal: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidRequest:
+      return 400;
+    case Code::kUnsupportedParameter:
+      return 400;
+    case Code::kTemplateError:
+      return 400;
+    case Code::kModelNotFound:
+      return 404;
+    case Code::kPayloadTooLarge:
+      return 413;
+    case Code::kNoModelLoaded:
+      return 409;
+    case Code::kCancelled:
+      return 409;
+    case Code::kQueueFull:
+      return 503;
+    case Code::kShuttingDown:
+      return 503;
+    case Code::kLoadFailed:
+      return 500;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
 
 int RetryAfterFor(const Status& status) {
   switch (status.code()) {
-    case Code::kQueueFull: return 1;
-    case Code::kShuttingDown: return 5;
-    default: return 0;
+    case Code::kQueueFull:
+      return 1;
+    case Code::kShuttingDown:
+      return 5;
+    default:
+      return 0;
   }
 }
 

@@ -34,14 +34,14 @@ InferExchange::InferExchange(std::shared_ptr<Connection> conn, manager::Manager&
 void InferExchange::Start(std::shared_ptr<manager::Request> request) {
   request_ = std::move(request);
   // The callback owns the exchange until the request finishes (Take then drops it).
-  request_->SetNotify([self = shared_from_this()] {
-    asio::post(self->executor_, PumpHandler{self});
-  });
+  request_->SetNotify(
+      [self = shared_from_this()] { asio::post(self->executor_, PumpHandler{self}); });
   Status status = manager_.Submit(request_);
   if (!status.ok()) {
     request_->SetNotify(nullptr);
     conn_->log().fields["outcome"] = status.code_name();
-    if (!request_->requested_model().empty()) conn_->log().fields["model"] = request_->requested_model();
+    if (!request_->requested_model().empty())
+      conn_->log().fields["model"] = request_->requested_model();
     done_ = true;
     conn_->Respond(HttpStatusFor(status), format_->ErrorBody(status), "application/json",
                    RetryAfterFor(status));

@@ -20,8 +20,8 @@ namespace modeld::httpapi {
 class InferExchange final : public StreamingResponder,
                             public std::enable_shared_from_this<InferExchange> {
  public:
-  InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager,
-                StreamFormatPtr format, bool stream, asio::any_io_executor executor);
+  InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager, StreamFormatPtr format,
+                bool stream, asio::any_io_executor executor);
 
   void Start(std::shared_ptr<manager::Request> request);
   void OnPeerGone() override;

@@ -18,8 +18,7 @@ Status ReadString(const nlohmann::json& obj, std::string_view key, std::string& 
 Status ReadBool(const nlohmann::json& obj, std::string_view key, bool& out);
 Status ReadInt(const nlohmann::json& obj, std::string_view key, long long lo, long long hi,
                long long& out);
-Status ReadFloat(const nlohmann::json& obj, std::string_view key, double lo, double hi,
-                 float& out);
+Status ReadFloat(const nlohmann::json& obj, std::string_view key, double lo, double hi, float& out);
 // A string or an array of strings; at most `max_count`, none empty.
 Status ReadStop(const nlohmann::json& obj, std::string_view key, size_t max_count,
                 std::vector<std::string>& out);

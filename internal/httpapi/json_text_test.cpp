@@ -8,8 +8,12 @@ namespace modeld::httpapi {
 namespace {
 
 TEST(JsonTextTest, EscapesLikeAJsonLibraryReadsIt) {
-  const std::string cases[] = {"plain", "quote\" and \\ backslash", "line\nbreak\ttab\r",
-                               std::string("nul\0byte", 8), "\x01\x1f control", "héllo 中文 🙂",
+  const std::string cases[] = {"plain",
+                               "quote\" and \\ backslash",
+                               "line\nbreak\ttab\r",
+                               std::string("nul\0byte", 8),
+                               "\x01\x1f control",
+                               "héllo 中文 🙂",
                                ""};
   for (const auto& text : cases) {
     std::string out;

@@ -81,8 +81,9 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
     const std::string id = call->model.empty() ? ctx.manager.GetSnapshot().target : call->model;
     const registry::ModelEntry* entry = ctx.registry.Find(id);
     if (entry != nullptr && call->params.max_tokens > entry->ctx_size) {
-      call = Status::InvalidRequest("field 'max_tokens' must be at most the context size of model '" +
-                                    id + "' (" + std::to_string(entry->ctx_size) + ")");
+      call =
+          Status::InvalidRequest("field 'max_tokens' must be at most the context size of model '" +
+                                 id + "' (" + std::to_string(entry->ctx_size) + ")");
     }
   }
   if (!call.ok()) {

@@ -36,8 +36,8 @@ TEST(NativeFormatTest, SseDoneEventCarriesUsageAndTimings) {
   EXPECT_EQ(j["finish_reason"], "length");
   EXPECT_EQ(j["usage"]["prompt_tokens"], 3);
   EXPECT_EQ(j["usage"]["completion_tokens"], 5);
-  for (const char* k : {"queue_ms", "switch_ms", "prompt_ms", "generation_ms",
-                        "tokens_per_second"}) {
+  for (const char* k :
+       {"queue_ms", "switch_ms", "prompt_ms", "generation_ms", "tokens_per_second"}) {
     EXPECT_TRUE(j["timings"].contains(k)) << k;
   }
 }

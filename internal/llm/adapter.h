@@ -28,8 +28,8 @@ struct LoadSpec {
 
 // Shared between the loader and whoever may want to abort it. Thread-safe.
 struct LoadControl {
-  std::atomic<bool> abort{false};      // set to stop a load at its next progress report
-  std::atomic<float> progress{0.0f};   // 0..1, written by the loader
+  std::atomic<bool> abort{false};     // set to stop a load at its next progress report
+  std::atomic<float> progress{0.0f};  // 0..1, written by the loader
 };
 
 struct ChatMessage {

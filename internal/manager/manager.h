@@ -60,7 +60,7 @@ class Manager {
   // Cancels queued and running work because `to` is now wanted.
   void RetargetLocked(const std::string& to, bool requested);  // REQUIRES: mu_ held
   void FinishLocked(const std::shared_ptr<Request>& request, Status status,
-                    CancelReason reason);  // REQUIRES: mu_ held
+                    CancelReason reason);                           // REQUIRES: mu_ held
   void SetStateLocked(ModelState state, const std::string& model);  // REQUIRES: mu_ held
   const llm::LoadSpec* FindSpec(const std::string& id) const;
 
@@ -78,13 +78,13 @@ class Manager {
   std::deque<std::shared_ptr<Request>> queue_;  // GUARDED_BY(mu_); all for target_
   std::shared_ptr<Request> running_;            // GUARDED_BY(mu_)
   ModelState state_ = ModelState::kEmpty;       // GUARDED_BY(mu_)
-  std::string loaded_;    // GUARDED_BY(mu_); model_ holds this one, ready
-  std::string target_;    // GUARDED_BY(mu_); what the worker works towards
-  std::string previous_;  // GUARDED_BY(mu_); last model that became ready
-  std::string loading_;   // GUARDED_BY(mu_); being loaded right now
-  bool target_requested_ = false;  // GUARDED_BY(mu_); a client asked for target_
-  bool restoring_ = false;         // GUARDED_BY(mu_); target_ is a restore after a failure
-  std::string last_error_;         // GUARDED_BY(mu_)
+  std::string loaded_;                          // GUARDED_BY(mu_); model_ holds this one, ready
+  std::string target_;                          // GUARDED_BY(mu_); what the worker works towards
+  std::string previous_;                        // GUARDED_BY(mu_); last model that became ready
+  std::string loading_;                         // GUARDED_BY(mu_); being loaded right now
+  bool target_requested_ = false;               // GUARDED_BY(mu_); a client asked for target_
+  bool restoring_ = false;  // GUARDED_BY(mu_); target_ is a restore after a failure
+  std::string last_error_;  // GUARDED_BY(mu_)
   std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                           // GUARDED_BY(mu_)
   std::thread worker_;

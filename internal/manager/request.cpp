@@ -6,10 +6,14 @@ namespace modeld::manager {
 
 std::string_view CancelReasonName(CancelReason reason) {
   switch (reason) {
-    case CancelReason::kNone: return "none";
-    case CancelReason::kSwitch: return "switch";
-    case CancelReason::kDisconnect: return "disconnect";
-    case CancelReason::kShutdown: return "shutdown";
+    case CancelReason::kNone:
+      return "none";
+    case CancelReason::kSwitch:
+      return "switch";
+    case CancelReason::kDisconnect:
+      return "disconnect";
+    case CancelReason::kShutdown:
+      return "shutdown";
   }
   return "none";
 }

@@ -94,12 +94,12 @@ class Request final : public llm::TextSink {
   std::atomic<bool> cancel_{false};
 
   mutable std::mutex mu_;
-  std::function<void()> notify_;  // GUARDED_BY(mu_)
-  std::string text_;              // GUARDED_BY(mu_)
-  bool parked_ = false;           // GUARDED_BY(mu_)
-  bool started_ = false;          // GUARDED_BY(mu_)
-  bool started_reported_ = false; // GUARDED_BY(mu_)
-  std::optional<Outcome> outcome_;  // GUARDED_BY(mu_); written once
+  std::function<void()> notify_;                      // GUARDED_BY(mu_)
+  std::string text_;                                  // GUARDED_BY(mu_)
+  bool parked_ = false;                               // GUARDED_BY(mu_)
+  bool started_ = false;                              // GUARDED_BY(mu_)
+  bool started_reported_ = false;                     // GUARDED_BY(mu_)
+  std::optional<Outcome> outcome_;                    // GUARDED_BY(mu_); written once
   CancelReason cancel_reason_ = CancelReason::kNone;  // GUARDED_BY(mu_)
   Status cancel_status_;                              // GUARDED_BY(mu_)
 };

@@ -10,11 +10,16 @@ enum class ModelState { kEmpty, kLoading, kWarming, kReady, kFailed };
 
 inline std::string_view ModelStateName(ModelState s) {
   switch (s) {
-    case ModelState::kEmpty: return "empty";
-    case ModelState::kLoading: return "loading";
-    case ModelState::kWarming: return "warming";
-    case ModelState::kReady: return "ready";
-    case ModelState::kFailed: return "failed";
+    case ModelState::kEmpty:
+      return "empty";
+    case ModelState::kLoading:
+      return "loading";
+    case ModelState::kWarming:
+      return "warming";
+    case ModelState::kReady:
+      return "ready";
+    case ModelState::kFailed:
+      return "failed";
   }
   return "empty";
 }
