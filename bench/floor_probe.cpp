@@ -6,12 +6,17 @@
 //   free the old context and model + load the new model (mmap) + create a
 //   context + tokenize and decode the prompt + sample one token greedily,
 // with the same parameters as modeld's llama.cpp adapter (mmap, n_ctx 4096,
-// n_batch min(ctx, 2048), n_ubatch 512, one sequence, N threads). That is the
-// least any in-process server can spend from "request for B arrives while A is
-// loaded" to "B's first token exists". One JSON object per switch on stdout.
+// n_batch min(ctx, 2048), n_ubatch 512, one sequence, N threads). Like
+// llama-bench and llama-server, it decodes on a persistent ggml threadpool
+// (made once, before the timed switches, and attached to each new context);
+// --no-threadpool leaves ggml to make a throw-away pool per decode, as a
+// context without an attached pool does. That is the least any in-process
+// server can spend from "request for B arrives while A is loaded" to "B's
+// first token exists". One JSON object per switch on stdout.
 //
 //   modeld-floor-probe --model tiny=/m/tiny.gguf --model small=/m/small.gguf
 //                      [--cycles 1] [--threads 2] [--ctx 4096] [--prompt TEXT]
+//                      [--no-threadpool]
 //
 // Count mode: prints {"tokens":N} for the prompt as modeld tokenizes it (BOS
 // added as the model asks, no special-token parsing); loads the vocabulary only.
@@ -19,6 +24,7 @@
 //   modeld-floor-probe --count-tokens --model tiny=/m/tiny.gguf --prompt TEXT
 //
 // Exit status: 0 on success, 1 on a llama.cpp failure, 2 on bad arguments.
+#include <ggml-cpu.h>
 #include <llama.h>
 
 #include <algorithm>
@@ -47,6 +53,7 @@ struct Options {
   int ctx = 4096;
   std::string prompt = "Hello";
   bool count_tokens = false;
+  bool threadpool = true;
 };
 
 struct ModelDeleter {
@@ -57,6 +64,10 @@ struct ContextDeleter {
 };
 using ModelHandle = std::unique_ptr<llama_model, ModelDeleter>;
 using ContextHandle = std::unique_ptr<llama_context, ContextDeleter>;
+struct PoolDeleter {
+  void operator()(ggml_threadpool* p) const { ggml_threadpool_free(p); }
+};
+using PoolHandle = std::unique_ptr<ggml_threadpool, PoolDeleter>;
 
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -68,7 +79,7 @@ int Usage(const char* why) {
   std::fprintf(stderr,
                "modeld-floor-probe: %s\n"
                "usage: modeld-floor-probe [--count-tokens] --model ID=PATH [--model ID=PATH ...]\n"
-               "       [--cycles N] [--threads N] [--ctx N] [--prompt TEXT]\n",
+               "       [--cycles N] [--threads N] [--ctx N] [--prompt TEXT] [--no-threadpool]\n",
                why);
   return 2;
 }
@@ -87,6 +98,10 @@ int ParseArgs(int argc, char** argv, Options& o) {
     const std::string_view a = argv[i];
     if (a == "--count-tokens") {
       o.count_tokens = true;
+      continue;
+    }
+    if (a == "--no-threadpool") {
+      o.threadpool = false;
       continue;
     }
     if (i + 1 >= argc) return Usage("missing value after an option");
@@ -148,7 +163,8 @@ struct Loaded {
 };
 
 // The same model and context parameters as internal/llm/llama_backend.cpp.
-bool Load(const Options& o, const ModelFile& f, Loaded& out, double& load_ms, double& ctx_ms) {
+bool Load(const Options& o, const ModelFile& f, ggml_threadpool* pool, Loaded& out, double& load_ms,
+          double& ctx_ms) {
   const Clock::time_point t0 = Clock::now();
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
@@ -165,6 +181,7 @@ bool Load(const Options& o, const ModelFile& f, Loaded& out, double& load_ms, do
   cp.n_threads_batch = o.threads;
   cp.no_perf = true;
   out.ctx.reset(llama_init_from_model(out.model.get(), cp));
+  if (out.ctx != nullptr && pool != nullptr) llama_attach_threadpool(out.ctx.get(), pool, nullptr);
   const Clock::time_point t2 = Clock::now();
   load_ms = Ms(t0, t1);
   ctx_ms = Ms(t1, t2);
@@ -188,9 +205,18 @@ bool FirstToken(const Loaded& m, const std::string& prompt, llama_token& token) 
 }
 
 int Switches(const Options& o) {
+  PoolHandle pool;  // outlives every context that uses it
+  if (o.threadpool) {
+    ggml_threadpool_params tpp = ggml_threadpool_params_default(o.threads);
+    pool.reset(ggml_threadpool_new(&tpp));
+    if (pool == nullptr) {
+      std::fprintf(stderr, "modeld-floor-probe: cannot create a threadpool\n");
+      return 1;
+    }
+  }
   Loaded current;
   double load_ms = 0, ctx_ms = 0;
-  if (!Load(o, o.models[0], current, load_ms, ctx_ms)) {
+  if (!Load(o, o.models[0], pool.get(), current, load_ms, ctx_ms)) {
     std::fprintf(stderr, "modeld-floor-probe: cannot load %s\n", o.models[0].path.c_str());
     return 1;
   }
@@ -203,7 +229,7 @@ int Switches(const Options& o) {
       current.ctx.reset();
       current.model.reset();
       const Clock::time_point t1 = Clock::now();
-      if (!Load(o, o.models[next], current, load_ms, ctx_ms)) {
+      if (!Load(o, o.models[next], pool.get(), current, load_ms, ctx_ms)) {
         std::fprintf(stderr, "modeld-floor-probe: cannot load %s\n", o.models[next].path.c_str());
         return 1;
       }
@@ -217,9 +243,9 @@ int Switches(const Options& o) {
       const Clock::time_point t3 = Clock::now();
       std::printf(
           "{\"from\":\"%s\",\"to\":\"%s\",\"total_ms\":%.3f,\"free_ms\":%.3f,\"load_ms\":%.3f,"
-          "\"ctx_ms\":%.3f,\"first_token_ms\":%.3f,\"token\":%d}\n",
+          "\"ctx_ms\":%.3f,\"first_token_ms\":%.3f,\"token\":%d,\"threadpool\":%s}\n",
           o.models[at].id.c_str(), o.models[next].id.c_str(), Ms(t0, t3), Ms(t0, t1), load_ms,
-          ctx_ms, Ms(t2, t3), token);
+          ctx_ms, Ms(t2, t3), token, o.threadpool ? "true" : "false");
       std::fflush(stdout);
       at = next;
     }

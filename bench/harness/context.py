@@ -5,7 +5,25 @@ import os
 # Settings every contender shares (the issue's fairness rules).
 THREADS = 2
 CTX = 4096
-DECODE_PROMPT = "Once upon a time, in a small village by the sea,"
+# Decode prompts, tried in order: llama-server's /completion aborts a stream
+# whose text holds bytes that are not valid UTF-8 ("does not match the
+# expected Content-only format"), which the generated models' byte tokens can
+# produce, so each model uses the first prompt llama-server can stream in full
+# (the same prompt for every contender; the JSON records the choice).
+DECODE_PROMPTS = [
+    "Once upon a time, in a small village by the sea,",
+    "The weather today is",
+    "Write a short story about a robot who learns to paint.",
+    "In the beginning",
+    "Here is a list of ten fruits:",
+    "The quick brown fox",
+    "Dear diary, today I",
+    "Explain how a bicycle works.",
+    "It was a dark and stormy night;",
+    "Question: what is the capital of France? Answer:",
+    "My favourite recipe starts with",
+    "Chapter one.",
+]
 SWITCH_PROMPT = "Hello"
 TTFT_PROMPT_TOKENS = 128
 

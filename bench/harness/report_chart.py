@@ -69,7 +69,7 @@ def render(doc, png_path, workdir):
         "set style data histogram",
         "set style histogram errorbars gap 1 lw 1",
         "set style fill solid 0.8 border -1",
-        "set logscale y", "set grid ytics", "set key top right",
+        "set logscale y", "set grid ytics", "set key below",
         "set yrange [*:*]", "set xtics nomirror",
         f"set multiplot layout 1,{len(panels)} title 'modeld benchmarks: {doc['label']}'",
         *panels,

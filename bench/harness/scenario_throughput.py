@@ -3,7 +3,7 @@ ndjson) against llama-server (one slot) and llama-bench, same model file,
 threads, context and greedy sampling."""
 
 from harness import contenders as m
-from harness.context import DECODE_PROMPT, TTFT_PROMPT_TOKENS
+from harness.context import DECODE_PROMPTS, TTFT_PROMPT_TOKENS
 from harness.procs import ServerError, start_llama_server
 from harness.runner import Contender, alternate
 from harness.util import log, ratio
@@ -12,11 +12,14 @@ FILLER_WORDS = ("the quick brown fox jumps over a lazy dog while seven small bir
                 "sing in the old garden near the river and children play").split()
 
 
-def calibrate_prompt(count, target):
+def calibrate_prompt(count, target, shift=0):
     """A prompt that tokenizes (with BOS) to exactly `target` tokens, found
-    with `count(text) -> tokens`. Returns (text, tokens)."""
+    with `count(text) -> tokens`; `shift` rotates the filler words to get a
+    different prompt of the same length. Returns (text, tokens)."""
+    words = FILLER_WORDS[shift:] + FILLER_WORDS[:shift]
+
     def text_of(n):
-        return " ".join(FILLER_WORDS[i % len(FILLER_WORDS)] for i in range(n))
+        return " ".join(words[i % len(words)] for i in range(n))
     lo, hi = 1, target * 2
     while lo < hi:  # the most words that stay within target
         mid = (lo + hi + 1) // 2
@@ -45,15 +48,30 @@ def _server_missing(b, server):
     return b.missing.get("llama-server", "llama-server could not start")
 
 
+def _usable(server, prompt, n, rejected):
+    """True when llama-server streams `n` tokens for `prompt` (or is absent)."""
+    if server is None:
+        return True
+    try:
+        m.llama_completion(server.port, prompt, n)
+        return True
+    except m.MeasureError as e:
+        rejected.append({"prompt": prompt, "error": str(e)[:300]})
+        return False
+
+
 def _decode(b, modeld, server, mid):
     path, n = b.models[mid], b.tokens
+    rejected = []
+    prompt = next((p for p in DECODE_PROMPTS if _usable(server, p, n, rejected)),
+                  DECODE_PROMPTS[0])
     cs = [
         Contender("modeld-sse", "tok/s", "tok_s",
-                  lambda: [m.modeld_infer(modeld.port, mid, DECODE_PROMPT, n, "sse")]),
+                  lambda: [m.modeld_infer(modeld.port, mid, prompt, n, "sse")]),
         Contender("modeld-ndjson", "tok/s", "tok_s",
-                  lambda: [m.modeld_infer(modeld.port, mid, DECODE_PROMPT, n, "ndjson")]),
+                  lambda: [m.modeld_infer(modeld.port, mid, prompt, n, "ndjson")]),
         Contender("llama-server", "tok/s", "tok_s",
-                  lambda: [m.llama_completion(server.port, DECODE_PROMPT, n)],
+                  lambda: [m.llama_completion(server.port, prompt, n)],
                   missing=_server_missing(b, server)),
         Contender(f"llama-bench-tg{n}", "tok/s", "tok_s",
                   lambda: [m.llama_bench(b.tool("llama-bench"), path, b.threads, 0, n)],
@@ -65,12 +83,17 @@ def _decode(b, modeld, server, mid):
     for ours in ("modeld-sse", "modeld-ndjson"):
         ratios[f"{ours}/llama-server"] = ratio(med[ours], med["llama-server"])
         ratios[f"{ours}/llama-bench-tg{n}"] = ratio(med[ours], med[f"llama-bench-tg{n}"])
-    return {"tokens": n, "prompt": DECODE_PROMPT, "contenders": res, "ratios": ratios}
+    return {"tokens": n, "prompt": prompt, "prompts_rejected_by_llama_server": rejected,
+            "contenders": res, "ratios": ratios}
 
 
 def _ttft(b, modeld, server, mid, count):
     path = b.models[mid]
-    prompt, n_prompt = calibrate_prompt(count, TTFT_PROMPT_TOKENS)
+    rejected = []
+    for shift in range(len(FILLER_WORDS)):
+        prompt, n_prompt = calibrate_prompt(count, TTFT_PROMPT_TOKENS, shift)
+        if _usable(server, prompt, 2, rejected):
+            break
     cs = [
         Contender("modeld", "ms", "ttft_ms",
                   lambda: [m.modeld_infer(modeld.port, mid, prompt, 2, "sse")]),
@@ -85,7 +108,8 @@ def _ttft(b, modeld, server, mid, count):
     res = alternate(cs, b.reps, b.pause_s)[None]
     med = {k: v["median"] for k, v in res.items()}
     pp = med[f"llama-bench-pp{TTFT_PROMPT_TOKENS}"]
-    return {"prompt_tokens": n_prompt, "prompt_chars": len(prompt), "contenders": res,
+    return {"prompt_tokens": n_prompt, "prompt_chars": len(prompt),
+            "prompts_rejected_by_llama_server": len(rejected), "contenders": res,
             "ratios": {"modeld/llama-server": ratio(med["modeld"], med["llama-server"]),
                        f"modeld/llama-bench-pp{TTFT_PROMPT_TOKENS}": ratio(med["modeld"], pp)},
             "deltas_ms": {f"modeld-llama-bench-pp{TTFT_PROMPT_TOKENS}":

@@ -15,6 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Batches streamed text: at most one hand-over per this interval (see TokenLoop).
+constexpr auto kMinDeliverInterval = std::chrono::milliseconds(2);
+
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -48,6 +51,10 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx)
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))) {
   llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, &cancel_);
+  ggml_threadpool_params tp = ggml_threadpool_params_default(llama_n_threads(ctx_.get()));
+  threadpool_.reset(ggml_threadpool_new(&tp));
+  // Without a pool (allocation failure) llama.cpp falls back to per-call threads.
+  if (threadpool_) llama_attach_threadpool(ctx_.get(), threadpool_.get(), threadpool_.get());
   piece_.resize(256);
   text_.reserve(1024);
   pending_.reserve(16 * 1024);
@@ -151,6 +158,7 @@ Status LlamaModel::TokenLoop(const GenerateParams& params, TextSink& sink,
   pending_.clear();
 
   sink.Started();
+  Clock::time_point last_deliver = Clock::now();
   int n_past = stats.prompt_tokens;
   bool stopped = false;
   for (;;) {
@@ -165,9 +173,17 @@ Status LlamaModel::TokenLoop(const GenerateParams& params, TextSink& sink,
     text_.clear();
     AppendPiece(token);
     stopped = matcher.Push(text_, pending_);
+    // Hand over when the consumer is idle, but at most once per
+    // kMinDeliverInterval: a tiny model makes thousands of tokens a second,
+    // and one event per token would spend more on the socket and the client
+    // than on decoding. The first batch goes out at once (time to first token).
     if (!pending_.empty() && sink.Wants()) {
-      sink.Deliver(pending_);
-      pending_.clear();
+      const Clock::time_point now = Clock::now();
+      if (now - last_deliver >= kMinDeliverInterval || stats.completion_tokens == 1) {
+        sink.Deliver(pending_);
+        pending_.clear();
+        last_deliver = now;
+      }
     }
     if (stopped) {
       stats.finish = FinishReason::kStop;

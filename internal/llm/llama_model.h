@@ -1,5 +1,6 @@
 #pragma once
 
+#include <ggml-cpu.h>
 #include <llama.h>
 
 #include <atomic>
@@ -25,6 +26,10 @@ class LlamaModel : public Model {
   };
   using ModelHandle = std::unique_ptr<llama_model, ModelDeleter>;
   using ContextHandle = std::unique_ptr<llama_context, ContextDeleter>;
+  struct ThreadpoolDeleter {
+    void operator()(ggml_threadpool* t) const { ggml_threadpool_free(t); }
+  };
+  using ThreadpoolHandle = std::unique_ptr<ggml_threadpool, ThreadpoolDeleter>;
 
   // Takes ownership of `model` and of `ctx`, a context made from it.
   LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx);
@@ -59,6 +64,10 @@ class LlamaModel : public Model {
   // Constant after construction.
   const LoadSpec spec_;
   ModelHandle model_;  // declared before ctx_, so the context is freed first
+  // Persistent compute threads, as llama-server and llama-bench use: without
+  // one, ggml starts and joins its workers on every llama_decode, which costs
+  // more than a whole decode step of a small model. Freed after ctx_.
+  ThreadpoolHandle threadpool_;
   ContextHandle ctx_;
   const llama_vocab* vocab_;
   int n_ctx_;
