@@ -1,6 +1,7 @@
 #include "internal/llm/llama_backend.h"
 
 #include <llama.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -66,6 +67,10 @@ BackendPtr LlamaBackend::Create(int default_threads) {
 
 Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
   std::lock_guard<std::mutex> lock(load_mu_);
+  // The manager frees the previous model before it loads the next one. Give
+  // the freed heap back to the OS now: without this, RSS crept up ~6 MB over
+  // 100 switches (fragmented arenas; bench/results, memory scenario).
+  malloc_trim(0);
   control.progress.store(0.0f, std::memory_order_relaxed);
   if (Status st = CheckReadable(spec.path); !st.ok()) return st;
   if (spec.ctx_size < 0) return Status::LoadFailed("ctx_size must not be negative");
