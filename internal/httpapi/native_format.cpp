@@ -8,13 +8,9 @@
 namespace modeld::httpapi {
 namespace {
 
-std::string_view FinishName(llm::FinishReason r) {
-  return r == llm::FinishReason::kLength ? "length" : "stop";
-}
-
 nlohmann::json UsageAndTimings(const manager::Outcome& o) {
   return {{"model", o.model},
-          {"finish_reason", FinishName(o.stats.finish)},
+          {"finish_reason", FinishReasonName(o.stats.finish)},
           {"usage",
            {{"prompt_tokens", o.stats.prompt_tokens},
             {"completion_tokens", o.stats.completion_tokens}}},

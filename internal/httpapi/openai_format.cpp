@@ -10,10 +10,6 @@
 namespace modeld::httpapi {
 namespace {
 
-std::string_view FinishName(llm::FinishReason r) {
-  return r == llm::FinishReason::kLength ? "length" : "stop";
-}
-
 nlohmann::json Usage(const llm::GenerateStats& s) {
   return {{"prompt_tokens", s.prompt_tokens},
           {"completion_tokens", s.completion_tokens},
@@ -90,7 +86,7 @@ void OpenAiFormat::AppendText(std::string& out, std::string_view text) {
 void OpenAiFormat::AppendDone(std::string& out, const manager::Outcome& outcome) {
   EnsureHead();
   if (info_.kind == OpenAiKind::kChat && !role_sent_) AppendRoleChunk(out);
-  AppendChoiceChunk(out, {}, FinishName(outcome.stats.finish));
+  AppendChoiceChunk(out, {}, FinishReasonName(outcome.stats.finish));
   if (info_.include_usage) {
     // OpenAI's usage chunk: empty choices, totals for the whole request.
     const auto& s = outcome.stats;
@@ -110,8 +106,9 @@ void OpenAiFormat::AppendError(std::string& out, const Status& status) {
 }
 
 std::string OpenAiFormat::CompleteBody(const manager::Outcome& outcome, std::string_view text) {
-  nlohmann::json choice = {
-      {"index", 0}, {"logprobs", nullptr}, {"finish_reason", FinishName(outcome.stats.finish)}};
+  nlohmann::json choice = {{"index", 0},
+                           {"logprobs", nullptr},
+                           {"finish_reason", FinishReasonName(outcome.stats.finish)}};
   const bool chat = info_.kind == OpenAiKind::kChat;
   if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", std::string(text)}};

@@ -9,6 +9,11 @@
 
 namespace modeld::httpapi {
 
+// "stop" or "length", as both wire formats name it.
+inline std::string_view FinishReasonName(llm::FinishReason r) {
+  return r == llm::FinishReason::kLength ? "length" : "stop";
+}
+
 // How one inference response is framed on the wire: the native SSE and
 // ndjson formats, and the OpenAI ones. Append* run on the streaming path and
 // must not allocate once `out` has capacity.
