@@ -120,7 +120,7 @@ long BareRequestAllocations(llama_context* ctx, const SamplingParams& sp, int n)
   const long before = testutil::ThreadAllocations();
   const llama_vocab* vocab = llama_model_get_vocab(llama_get_model(ctx));
   const int n_vocab = llama_vocab_n_tokens(vocab);
-  llama_memory_clear(llama_get_memory(ctx), true);
+  llama_memory_clear(llama_get_memory(ctx), false);
   std::vector<llama_token> prompt(kPrompt.size() + 4);
   prompt.resize(llama_tokenize(vocab, kPrompt.data(), static_cast<int32_t>(kPrompt.size()),
                                prompt.data(), static_cast<int32_t>(prompt.size()),
