@@ -8,7 +8,8 @@ PORT ?= 8080
 LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
 SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
 
-.PHONY: all setup configure build run test models tidy format clean bench bench-quick
+.PHONY: all setup configure build run test models tidy format clean bench bench-quick \
+  check-robust fresh-check
 
 all: build
 
@@ -34,6 +35,17 @@ run: build
 test: build
 	@scripts/models.sh test 1b
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j1
+
+# The unit tests REPEAT times (default 3), on the idle machine and then pinned
+# to one core beside a busy process; run it before a commit.
+# ROBUST_ARGS passes more options (scripts/check-robust.sh --help).
+check-robust: build
+	@scripts/models.sh test
+	@BUILD=$(BUILD) scripts/check-robust.sh $(if $(REPEAT),--repeat $(REPEAT)) $(ROBUST_ARGS)
+
+# `make test` in a fresh clone of the committed HEAD, as CI runs it; prints the time.
+fresh-check:
+	@scripts/fresh-clone-check.sh
 
 tidy: configure
 	@clang-format -i $(SOURCES)

@@ -4,8 +4,17 @@
 # No speed assertions. It does not need llama.cpp's tools: it runs with
 # --no-llama-tools and checks that llama-bench, llama-server and the router
 # are marked missing with a reason, while modeld, the floor probe and the
-# serving-path benchmark measured.  Usage: bench_harness_test.sh BUILD_DIR
+# serving-path benchmark measured. It also checks latest.md and latest.png;
+# the chart needs gnuplot (Debian gnuplot-nox, installed by scripts/setup.sh),
+# so without gnuplot the test fails at once.  Usage: bench_harness_test.sh BUILD_DIR
 set -euo pipefail
+for tool in python3 gnuplot; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "bench_harness: FAIL: $tool not found; it is needed for the results and latest.png." >&2
+    echo "bench_harness: scripts/setup.sh installs it (Debian packages python3, gnuplot-nox)." >&2
+    exit 1
+  }
+done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$(cd "${1:?usage: bench_harness_test.sh BUILD_DIR}" && pwd)"
 tmp="$(mktemp -d)"
@@ -29,5 +38,8 @@ assert doc["scenarios"]["memory"]["checkpoints"]["2"]["VmRSS"] > 0
 print("bench_harness: pertoken and memory fields present")
 PY
 for f in latest.md latest.png; do
-  [[ -s "$tmp/$f" ]] || { echo "$f was not written" >&2; exit 1; }
+  [[ -s "$tmp/$f" ]] || { echo "bench_harness: FAIL: $f was not written" >&2; exit 1; }
 done
+sig="$(head -c 8 "$tmp/latest.png" | od -An -tx1 | tr -d ' \n')"
+[[ "$sig" == 89504e470d0a1a0a ]] || { echo "bench_harness: FAIL: latest.png is not a PNG file" >&2; exit 1; }
+echo "bench_harness: latest.md and latest.png written"

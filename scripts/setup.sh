@@ -27,11 +27,20 @@ quiet() {
 }
 
 # ---- 1. Debian packages ------------------------------------------------------
+# Everything `make test` uses, so that it passes on a fresh machine: the tests
+# fail (they do not skip) when one of these tools is missing.
+#   python3      bench/run_bench.py (CTest bench_harness)
+#   gnuplot-nox  bench_harness checks latest.png, which gnuplot draws
+#   systemd      systemd-analyze for CTest systemd_unit (tests/check_systemd_unit.sh)
+#   nodejs, npm  CTest e2e_openai_sdk (tests/e2e)
 pkgs=(build-essential cmake git pkg-config ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libboost-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format clang-tidy ccache nodejs npm curl)
-[[ $with_tools == 1 ]] && pkgs+=(gnuplot-nox)
+  clang-format clang-tidy ccache nodejs npm curl
+  python3 gnuplot-nox systemd)
+# make bench only: callgrind's instruction counts (scenario pertoken; without
+# valgrind they are reported as missing).
+[[ $with_tools == 1 ]] && pkgs+=(valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

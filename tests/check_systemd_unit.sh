@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Passes when `systemd-analyze verify` reports nothing about deploy/modeld.service.
 # The unit's ExecStart binary is not installed here, so a temp copy runs
-# /bin/true with the same arguments instead. Where systemd-analyze is absent
-# the check cannot run: it says so and passes.
+# /bin/true with the same arguments instead. systemd-analyze comes from the
+# Debian package `systemd`, which scripts/setup.sh installs; where it is absent
+# the check cannot run, so it fails (a test that cannot check must not pass).
 # Usage: tests/check_systemd_unit.sh [unit-file]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 unit="${1:-$root/deploy/modeld.service}"
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
-  echo "systemd_unit: systemd-analyze not found; skipping verification"
-  exit 0
+  echo "systemd_unit: FAIL: systemd-analyze not found, so $unit cannot be verified." >&2
+  echo "systemd_unit: it comes from the Debian package 'systemd'; run scripts/setup.sh" >&2
+  echo "systemd_unit: (as root) or: sudo apt-get install -y --no-install-recommends systemd" >&2
+  exit 1
 fi
 [[ -r "$unit" ]] || { echo "systemd_unit: cannot read $unit"; exit 1; }
 stand_in="$(command -v true)"

@@ -19,6 +19,7 @@
 #include "internal/manager/log_observer.h"
 #include "internal/manager/manager.h"
 #include "internal/manager/multi_observer.h"
+#include "internal/platform/huge_pages.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -34,7 +35,15 @@ struct Flags {
 std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg) {
   std::vector<modeld::llm::LoadSpec> specs;
   for (const auto& m : reg.models()) {
-    specs.push_back({m.id, m.path, m.ctx_size, m.threads, m.n_gpu_layers, m.chat_template});
+    modeld::llm::LoadSpec spec;
+    spec.id = m.id;
+    spec.path = m.path;
+    spec.ctx_size = m.ctx_size;
+    spec.threads = m.threads;
+    spec.n_gpu_layers = m.n_gpu_layers;
+    spec.parallel = m.parallel;
+    spec.chat_template = m.chat_template;
+    specs.push_back(std::move(spec));
   }
   return specs;
 }
@@ -53,6 +62,10 @@ int WaitForSignal() {
 
 int main(int argc, char** argv) {
   namespace log = modeld::log;
+  // First, before any thread or allocation that matters: malloc's tunables
+  // are read only at process start.
+  std::string huge_pages;
+  modeld::platform::ReexecWithHugePages(argv, &huge_pages);
   // Signals are taken by sigwait on this thread; every thread started later
   // inherits the mask, so none of them is interrupted.
   sigset_t set;
@@ -97,6 +110,15 @@ int main(int argc, char** argv) {
   modeld::manager::Manager manager(*backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())},
                                    &observer);
 
+  metrics.SetLiveSource([&manager] {
+    const modeld::manager::Snapshot snap = manager.GetSnapshot();
+    modeld::httpapi::Metrics::Live live;
+    live.kv_usage =
+        snap.kv_cells > 0 ? static_cast<double>(snap.kv_cells_used) / snap.kv_cells : 0.0;
+    live.preemptions = snap.preemptions;
+    return live;
+  });
+
   modeld::httpapi::Router router;
   modeld::httpapi::Limits limits;
   limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
@@ -116,7 +138,9 @@ int main(int argc, char** argv) {
                           {"port", *port},
                           {"config", flags.config},
                           {"version", MODELD_VERSION},
-                          {"default_model", std::string(reg->default_model())}});
+                          {"default_model", std::string(reg->default_model())},
+                          {"malloc_huge_pages", huge_pages},
+                          {"thp", modeld::platform::TransparentHugePageMode()}});
   manager.Start(std::string(reg->default_model()));
   server.Run();
 

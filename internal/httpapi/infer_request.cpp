@@ -38,6 +38,7 @@ Result<InferCall> ParseInferRequest(std::string_view body) {
     if (!st.ok()) return st;
   }
   p.max_tokens = static_cast<int>(max_tokens);
+  call.max_tokens_given = j.contains("max_tokens") && !j["max_tokens"].is_null();
   s.top_k = static_cast<int>(top_k);
   if (seed >= 0) s.seed = static_cast<uint32_t>(seed);
   return call;

@@ -12,6 +12,7 @@ namespace modeld::httpapi {
 struct InferCall {
   std::string model;  // empty: the current model
   bool stream = true;
+  bool max_tokens_given = false;  // the default (256) is not checked against ctx_size
   llm::GenerateParams params;
 };
 

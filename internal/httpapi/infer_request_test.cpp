@@ -74,5 +74,15 @@ TEST(InferRequestTest, RejectsBadInputNamingTheField) {
   }
 }
 
+TEST(InferRequestTest, RecordsWhetherMaxTokensWasGiven) {
+  auto given = ParseInferRequest(R"({"prompt":"p","max_tokens":300})");
+  ASSERT_TRUE(given.ok());
+  EXPECT_TRUE(given->max_tokens_given);
+  auto omitted = ParseInferRequest(R"({"prompt":"p"})");
+  ASSERT_TRUE(omitted.ok());
+  EXPECT_FALSE(omitted->max_tokens_given);
+  EXPECT_EQ(omitted->params.max_tokens, 256);
+}
+
 }  // namespace
 }  // namespace modeld::httpapi

@@ -129,6 +129,11 @@ void Metrics::OnQueueDepth(size_t depth) {
   queue_depth_ = depth;
 }
 
+void Metrics::OnRunning(size_t running) {
+  std::lock_guard lock(mu_);
+  running_ = running;
+}
+
 void Metrics::OnSubmit(const std::string& /*model*/) {
   std::lock_guard lock(mu_);
   ++inflight_;
@@ -175,6 +180,7 @@ void Metrics::RenderHistograms(std::string& out, std::string_view name, std::str
 }
 
 std::string Metrics::Render() const {
+  const Live live = live_ ? live_() : Live{};  // before taking mu_
   std::lock_guard lock(mu_);
   std::string out;
   out.reserve(8192);
@@ -215,8 +221,22 @@ std::string Metrics::Render() const {
                    "Time from starting a load or switch until ready (load + warm-up), by model.",
                    switch_seconds_);
 
-  AppendFamily(out, "modeld_queue_depth", "gauge", "Requests waiting for the worker.");
+  AppendFamily(out, "modeld_queue_depth", "gauge",
+               "Requests waiting for admission (same as modeld_num_requests_waiting).");
   AppendSample(out, "modeld_queue_depth", "", "", queue_depth_);
+  // The names the Gateway API Inference Extension's endpoint picker reads.
+  AppendFamily(out, "modeld_num_requests_waiting", "gauge", "Requests waiting for admission.");
+  AppendSample(out, "modeld_num_requests_waiting", "", "", queue_depth_);
+  AppendFamily(out, "modeld_num_requests_running", "gauge",
+               "Requests decoding together in the model's context.");
+  AppendSample(out, "modeld_num_requests_running", "", "", running_);
+  AppendFamily(out, "modeld_kv_cache_usage_perc", "gauge",
+               "Fraction (0..1) of the loaded model's KV cache cells in use.");
+  AppendSample(out, "modeld_kv_cache_usage_perc", "", "", live.kv_usage);
+  AppendFamily(out, "modeld_preemptions_total", "counter",
+               "Sequences that gave their KV cells back because the cache was full "
+               "(recomputed later).");
+  AppendSample(out, "modeld_preemptions_total", "", "", live.preemptions);
   AppendFamily(out, "modeld_inflight_requests", "gauge",
                "Inference requests accepted and not finished (queued or generating).");
   AppendSample(out, "modeld_inflight_requests", "", "", inflight_);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <span>
@@ -34,11 +35,20 @@ class Metrics final : public manager::Observer, public RequestObserver {
   void OnStateChange(manager::ModelState state, const std::string& model) override;
   void OnCancel(manager::CancelReason reason) override;
   void OnQueueDepth(size_t depth) override;
+  void OnRunning(size_t running) override;
   void OnSubmit(const std::string& model) override;
   void OnFinish(const manager::Outcome& outcome) override;
 
   // RequestObserver
   void OnRequest(std::string_view route, int status, double ms) override;
+
+  // Values read at each scrape because they change every decode step, too
+  // often for an event. Set once before serving; without it they read 0.
+  struct Live {
+    double kv_usage = 0;  // fraction (0..1) of the loaded model's KV cells in use
+    int64_t preemptions = 0;
+  };
+  void SetLiveSource(std::function<Live()> source) { live_ = std::move(source); }
 
   // Every family with HELP and TYPE lines, series sorted by label.
   std::string Render() const;
@@ -72,7 +82,9 @@ class Metrics final : public manager::Observer, public RequestObserver {
   manager::ModelState state_ = manager::ModelState::kEmpty;   // GUARDED_BY(mu_)
   std::string state_model_;                                   // GUARDED_BY(mu_)
   size_t queue_depth_ = 0;                                    // GUARDED_BY(mu_)
-  int64_t inflight_ = 0;                                      // GUARDED_BY(mu_)
+  size_t running_ = 0;                                        // GUARDED_BY(mu_)
+  std::function<Live()> live_;  // constant once serving; called without mu_
+  int64_t inflight_ = 0;        // GUARDED_BY(mu_)
 };
 
 // GET /metrics.

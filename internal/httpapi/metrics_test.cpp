@@ -76,16 +76,34 @@ TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
         "modeld_model_state gauge", "modeld_load_duration_seconds histogram",
         "modeld_switch_duration_seconds histogram", "modeld_queue_depth gauge",
         "modeld_inflight_requests gauge", "modeld_cancellations_total counter",
-        "modeld_time_to_first_token_seconds histogram", "modeld_decode_tokens_per_second gauge"}) {
+        "modeld_time_to_first_token_seconds histogram", "modeld_decode_tokens_per_second gauge",
+        "modeld_num_requests_waiting gauge", "modeld_num_requests_running gauge",
+        "modeld_kv_cache_usage_perc gauge", "modeld_preemptions_total counter"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   auto s = Parse(text);
-  EXPECT_EQ(s["modeld_model_state{state=\"empty\"}"], 1);
-  EXPECT_EQ(s["modeld_model_state{state=\"ready\"}"], 0);
-  EXPECT_EQ(s["modeld_queue_depth"], 0);
-  EXPECT_EQ(s["modeld_inflight_requests"], 0);
-  EXPECT_EQ(s["modeld_cancellations_total{reason=\"disconnect\"}"], 0);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"empty\"}"), 1);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"ready\"}"), 0);
+  EXPECT_EQ(s.at("modeld_queue_depth"), 0);
+  EXPECT_EQ(s.at("modeld_inflight_requests"), 0);
+  EXPECT_EQ(s.at("modeld_cancellations_total{reason=\"disconnect\"}"), 0);
   EXPECT_EQ(s.count("modeld_model_info{model=\"tiny\"}"), 0u);
+}
+
+TEST(MetricsTest, EngineGaugesComeFromEventsAndTheLiveSource) {
+  Metrics m;
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_num_requests_running"), 0);
+  EXPECT_EQ(s.at("modeld_kv_cache_usage_perc"), 0);
+  m.OnRunning(3);
+  m.OnQueueDepth(2);
+  m.SetLiveSource([] { return Metrics::Live{0.25, 7}; });
+  s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_num_requests_running"), 3);
+  EXPECT_EQ(s.at("modeld_num_requests_waiting"), 2);
+  EXPECT_EQ(s.at("modeld_queue_depth"), 2);
+  EXPECT_EQ(s.at("modeld_kv_cache_usage_perc"), 0.25);
+  EXPECT_EQ(s.at("modeld_preemptions_total"), 7);
 }
 
 TEST(MetricsTest, RequestsCountByRouteAndStatus) {
@@ -95,23 +113,23 @@ TEST(MetricsTest, RequestsCountByRouteAndStatus) {
   m.OnRequest("/v1/chat/completions", 400, 1);
   m.OnRequest("other", 404, 1);
   auto s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_requests_total{route=\"/v1/chat/completions\",status=\"200\"}"], 2);
-  EXPECT_EQ(s["modeld_requests_total{route=\"/v1/chat/completions\",status=\"400\"}"], 1);
-  EXPECT_EQ(s["modeld_requests_total{route=\"other\",status=\"404\"}"], 1);
+  EXPECT_EQ(s.at("modeld_requests_total{route=\"/v1/chat/completions\",status=\"200\"}"), 2);
+  EXPECT_EQ(s.at("modeld_requests_total{route=\"/v1/chat/completions\",status=\"400\"}"), 1);
+  EXPECT_EQ(s.at("modeld_requests_total{route=\"other\",status=\"404\"}"), 1);
 }
 
 TEST(MetricsTest, StateAndCurrentModelFollowTheManager) {
   Metrics m;
   m.OnStateChange(ModelState::kLoading, "small");
   auto s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_model_state{state=\"loading\"}"], 1);
-  EXPECT_EQ(s["modeld_model_state{state=\"empty\"}"], 0);
-  EXPECT_EQ(s["modeld_model_info{model=\"small\"}"], 1);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"loading\"}"), 1);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"empty\"}"), 0);
+  EXPECT_EQ(s.at("modeld_model_info{model=\"small\"}"), 1);
   m.OnStateChange(ModelState::kReady, "tiny");
   s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_model_state{state=\"ready\"}"], 1);
-  EXPECT_EQ(s["modeld_model_state{state=\"loading\"}"], 0);
-  EXPECT_EQ(s["modeld_model_info{model=\"tiny\"}"], 1);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"ready\"}"), 1);
+  EXPECT_EQ(s.at("modeld_model_state{state=\"loading\"}"), 0);
+  EXPECT_EQ(s.at("modeld_model_info{model=\"tiny\"}"), 1);
   EXPECT_EQ(s.count("modeld_model_info{model=\"small\"}"), 0u);
 }
 
@@ -121,23 +139,23 @@ TEST(MetricsTest, TokensTtftAndDecodeSpeedComeFromOutcomes) {
   m.OnSubmit("tiny");
   m.OnSubmit("small");
   auto s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_inflight_requests"], 3);
+  EXPECT_EQ(s.at("modeld_inflight_requests"), 3);
   m.OnFinish(Generated("tiny", 5, 7, 900));
   m.OnFinish(Generated("tiny", 3, 2, 1000));
   m.OnFinish(Generated("small", 4, 0, 0));  // cancelled before its first token
   s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_inflight_requests"], 0);
-  EXPECT_EQ(s["modeld_prompt_tokens_total{model=\"tiny\"}"], 8);
-  EXPECT_EQ(s["modeld_prompt_tokens_total{model=\"small\"}"], 4);
-  EXPECT_EQ(s["modeld_generated_tokens_total{model=\"tiny\"}"], 9);
+  EXPECT_EQ(s.at("modeld_inflight_requests"), 0);
+  EXPECT_EQ(s.at("modeld_prompt_tokens_total{model=\"tiny\"}"), 8);
+  EXPECT_EQ(s.at("modeld_prompt_tokens_total{model=\"small\"}"), 4);
+  EXPECT_EQ(s.at("modeld_generated_tokens_total{model=\"tiny\"}"), 9);
   EXPECT_EQ(s.count("modeld_generated_tokens_total{model=\"small\"}"), 0u);
-  EXPECT_EQ(s["modeld_decode_tokens_per_second{model=\"tiny\"}"], 1000);  // the last one
-  EXPECT_EQ(s["modeld_time_to_first_token_seconds_count{model=\"tiny\"}"], 2);
-  EXPECT_DOUBLE_EQ(s["modeld_time_to_first_token_seconds_sum{model=\"tiny\"}"], 0.12);
+  EXPECT_EQ(s.at("modeld_decode_tokens_per_second{model=\"tiny\"}"), 1000);  // the last one
+  EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_count{model=\"tiny\"}"), 2);
+  EXPECT_DOUBLE_EQ(s.at("modeld_time_to_first_token_seconds_sum{model=\"tiny\"}"), 0.12);
   // 0.06 s falls in the 0.1 bucket, not the 0.05 one; buckets are cumulative.
-  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.05\"}"], 0);
-  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.1\"}"], 2);
-  EXPECT_EQ(s["modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"], 2);
+  EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.05\"}"), 0);
+  EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.1\"}"), 2);
+  EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"), 2);
   EXPECT_EQ(s.count("modeld_time_to_first_token_seconds_count{model=\"small\"}"), 0u);
 }
 
@@ -148,16 +166,16 @@ TEST(MetricsTest, SwitchesFeedLoadAndSwitchHistograms) {
   m.OnSwitch({"small", "broken", 1, 0, "failed", "bad magic"});
   m.OnSwitch({"small", "tiny", 50, 0, "aborted", "superseded"});
   auto s = Parse(m.Render());
-  EXPECT_EQ(s["modeld_switches_total{outcome=\"ok\"}"], 2);
-  EXPECT_EQ(s["modeld_switches_total{outcome=\"failed\"}"], 1);
-  EXPECT_EQ(s["modeld_switches_total{outcome=\"aborted\"}"], 1);
-  EXPECT_EQ(s["modeld_load_duration_seconds_count{model=\"tiny\"}"], 1);
-  EXPECT_DOUBLE_EQ(s["modeld_load_duration_seconds_sum{model=\"tiny\"}"], 0.1);
-  EXPECT_EQ(s["modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.1\"}"], 1);
-  EXPECT_EQ(s["modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.05\"}"], 0);
-  EXPECT_DOUBLE_EQ(s["modeld_switch_duration_seconds_sum{model=\"small\"}"], 2.5);
-  EXPECT_EQ(s["modeld_switch_duration_seconds_bucket{model=\"small\",le=\"2.5\"}"], 1);
-  EXPECT_EQ(s["modeld_switch_duration_seconds_bucket{model=\"small\",le=\"1\"}"], 0);
+  EXPECT_EQ(s.at("modeld_switches_total{outcome=\"ok\"}"), 2);
+  EXPECT_EQ(s.at("modeld_switches_total{outcome=\"failed\"}"), 1);
+  EXPECT_EQ(s.at("modeld_switches_total{outcome=\"aborted\"}"), 1);
+  EXPECT_EQ(s.at("modeld_load_duration_seconds_count{model=\"tiny\"}"), 1);
+  EXPECT_DOUBLE_EQ(s.at("modeld_load_duration_seconds_sum{model=\"tiny\"}"), 0.1);
+  EXPECT_EQ(s.at("modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.1\"}"), 1);
+  EXPECT_EQ(s.at("modeld_load_duration_seconds_bucket{model=\"tiny\",le=\"0.05\"}"), 0);
+  EXPECT_DOUBLE_EQ(s.at("modeld_switch_duration_seconds_sum{model=\"small\"}"), 2.5);
+  EXPECT_EQ(s.at("modeld_switch_duration_seconds_bucket{model=\"small\",le=\"2.5\"}"), 1);
+  EXPECT_EQ(s.at("modeld_switch_duration_seconds_bucket{model=\"small\",le=\"1\"}"), 0);
   EXPECT_EQ(s.count("modeld_load_duration_seconds_count{model=\"broken\"}"), 0u);
 }
 
@@ -170,10 +188,10 @@ TEST(MetricsTest, CancellationsQueueDepthAndEscaping) {
   m.OnRequest("we\"ird\\\n", 200, 1);
   const std::string text = m.Render();
   auto s = Parse(text);
-  EXPECT_EQ(s["modeld_cancellations_total{reason=\"switch\"}"], 2);
-  EXPECT_EQ(s["modeld_cancellations_total{reason=\"disconnect\"}"], 1);
-  EXPECT_EQ(s["modeld_cancellations_total{reason=\"shutdown\"}"], 0);
-  EXPECT_EQ(s["modeld_queue_depth"], 4);
+  EXPECT_EQ(s.at("modeld_cancellations_total{reason=\"switch\"}"), 2);
+  EXPECT_EQ(s.at("modeld_cancellations_total{reason=\"disconnect\"}"), 1);
+  EXPECT_EQ(s.at("modeld_cancellations_total{reason=\"shutdown\"}"), 0);
+  EXPECT_EQ(s.at("modeld_queue_depth"), 4);
   EXPECT_NE(text.find(R"(route="we\"ird\\\n",status="200"} 1)"), std::string::npos) << text;
 }
 

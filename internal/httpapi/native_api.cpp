@@ -77,10 +77,11 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
                             "' is not in the registry; valid ids are: " + ctx.registry.ValidIds());
   }
   if (call.ok()) {
-    // max_tokens is out of range when it exceeds the model's context.
+    // A max_tokens the client gave is out of range when it exceeds the
+    // model's context; the default just ends when the context is full.
     const std::string id = call->model.empty() ? ctx.manager.GetSnapshot().target : call->model;
     const registry::ModelEntry* entry = ctx.registry.Find(id);
-    if (entry != nullptr && call->params.max_tokens > entry->ctx_size) {
+    if (entry != nullptr && call->max_tokens_given && call->params.max_tokens > entry->ctx_size) {
       call =
           Status::InvalidRequest("field 'max_tokens' must be at most the context size of model '" +
                                  id + "' (" + std::to_string(entry->ctx_size) + ")");

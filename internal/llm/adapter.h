@@ -5,6 +5,7 @@
 // manager's unit tests implement them with a fake.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,7 +24,14 @@ struct LoadSpec {
   int ctx_size = 4096;
   int threads = 0;  // 0: the process default
   int n_gpu_layers = 0;
+  // Sequences decoded together in the one context; its ctx_size KV cells are
+  // shared by all of them (a unified cache), so one request may use them all.
+  int parallel = 4;
   std::string chat_template;  // overrides the GGUF template when non-empty
+  // Streamed text is handed to a sink at most once per this interval (the
+  // first batch goes at once). Not a registry key: tests set 0 to get one
+  // hand-over per token, whatever the machine's speed.
+  std::chrono::microseconds deliver_interval{2000};
 };
 
 // Shared between the loader and whoever may want to abort it. Thread-safe.
@@ -85,19 +93,72 @@ class TextSink {
   std::atomic<bool> wants_{true};
 };
 
-// One loaded model with its context. Not thread-safe: one caller at a time
-// (the manager's worker thread).
+// A request checked against the model and tokenized, ready to start.
+struct PreparedPrompt {
+  std::vector<int32_t> tokens;  // llama_token values
+  // The most KV cells the sequence may fill: prompt plus max_tokens, at
+  // most the context.
+  int cells = 0;
+};
+
+// How one sequence ended (Model::Step). Its cells are free by then, and its
+// GenerateStats (given to Start) are final.
+struct SeqEnd {
+  int seq = 0;
+  Status status;  // ok, Cancelled, or an error of the engine
+};
+
+// One loaded model with its one context, in which up to max_sequences()
+// requests run together: each Step decodes one token for every generating
+// sequence and a prompt chunk for those still prefilling, in one batch. The
+// sequences share the context's KV cells; when they run out, the most
+// recently started sequence gives its cells back and is recomputed later
+// (preemption), so no request fails because of the others.
+// Not thread-safe: one caller at a time (the manager's worker thread).
 class Model {
  public:
   virtual ~Model() = default;
   // Decodes one token and clears the KV cache. `cancel` aborts it.
   virtual Status Warmup(const std::atomic<bool>& cancel) = 0;
-  // Generates for one request. Checks `cancel` at least once per token and
-  // returns Status::Cancelled when it is set. The KV cache is cleared before
-  // each request. `stats` is filled in as far as generation got, on error
-  // too (so a cancelled request still reports its token counts).
-  virtual Status Generate(const GenerateParams& params, TextSink& sink,
-                          const std::atomic<bool>& cancel, GenerateStats& stats) = 0;
+
+  // Sequence slots (0..max_sequences()-1) and the KV cells they share.
+  virtual int max_sequences() const = 0;
+  virtual int n_ctx() const = 0;
+  // KV cells holding data right now, over all sequences.
+  virtual int used_cells() const = 0;
+
+  // Validates and tokenizes a request; the errors are the request's own
+  // (InvalidRequest, TemplateError). Touches no sequence.
+  virtual Result<PreparedPrompt> Prepare(const GenerateParams& params) = 0;
+  // Starts `prompt` in the free slot `seq`. `params`, `sink`, `cancel` and
+  // `stats` must outlive the sequence (until Step reports its end). `cancel`
+  // is checked at least once per step; `stats` is filled in as far as
+  // generation got, on error too.
+  virtual void Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
+                     const std::atomic<bool>& cancel, GenerateStats& stats) = 0;
+  // One decode step over every started sequence. Appends those that ended
+  // (finished, cancelled or failed) to `ended`. A step in which every
+  // sequence is cancelled stops mid-decode.
+  virtual void Step(std::vector<SeqEnd>& ended) = 0;
+  // True while any sequence is started and not yet ended.
+  virtual bool busy() const = 0;
+  // Sequences that gave their KV cells back because the cache was full
+  // (they are recomputed later), since the model was loaded.
+  virtual int64_t preemptions() const = 0;
+
+  // One request on its own: Prepare, Start in slot 0, Step until it ends.
+  // For tests and tools; requires that no sequence is running.
+  Status Generate(const GenerateParams& params, TextSink& sink, const std::atomic<bool>& cancel,
+                  GenerateStats& stats) {
+    stats = GenerateStats{};
+    if (cancel.load(std::memory_order_relaxed)) return Status::Cancelled("cancelled");
+    Result<PreparedPrompt> prompt = Prepare(params);
+    if (!prompt.ok()) return prompt.status();
+    Start(0, std::move(prompt).value(), params, sink, cancel, stats);
+    std::vector<SeqEnd> ended;
+    while (ended.empty()) Step(ended);
+    return ended.front().status;
+  }
 };
 using ModelPtr = std::unique_ptr<Model>;
 

@@ -21,6 +21,8 @@ namespace {
 // Larger prompt batches gain little on CPU and cost compute-buffer memory.
 constexpr int kMaxBatch = 2048;
 constexpr int kMaxUbatch = 512;
+// llama.cpp's LLAMA_MAX_SEQ is 256; the registry allows at most this many.
+constexpr int kMaxParallel = 64;
 
 Status CheckReadable(const std::string& path) {
   std::error_code ec;
@@ -102,7 +104,10 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   cp.n_ctx = static_cast<uint32_t>(n_ctx);
   cp.n_batch = static_cast<uint32_t>(std::min(n_ctx, kMaxBatch));
   cp.n_ubatch = std::min(cp.n_batch, static_cast<uint32_t>(kMaxUbatch));
-  cp.n_seq_max = 1;
+  // `parallel` sequences share the ctx_size cells (one unified cache), so a
+  // single request may still use the whole context.
+  cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel));
+  cp.kv_unified = true;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;

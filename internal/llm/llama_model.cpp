@@ -1,45 +1,22 @@
 #include "internal/llm/llama_model.h"
 
 #include <algorithm>
-#include <chrono>
 #include <utility>
 
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_prompt.h"
-#include "internal/llm/llama_sampling.h"
-#include "internal/llm/stop_matcher.h"
 #include "internal/llm/utf8_stream.h"
 
 namespace modeld::llm {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Batches streamed text: at most one hand-over per this interval (see TokenLoop).
-constexpr auto kMinDeliverInterval = std::chrono::milliseconds(2);
-
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// Points the model's abort flag at `cancel` for one call, and keeps the
-// errors llama.cpp logs for an aborted decode out of the error log.
-class CancelScope {
- public:
-  CancelScope(std::atomic<const std::atomic<bool>*>& slot, const std::atomic<bool>& cancel)
-      : slot_(slot), quiet_(cancel) {
-    slot_.store(&cancel, std::memory_order_release);
+Status DecodeError(int32_t rc, const std::string& id) {
+  if (rc == 1) {
+    return Status::Internal("no KV cache slot for the batch of model '" + id + "'");
   }
-  ~CancelScope() { slot_.store(nullptr, std::memory_order_release); }
-  CancelScope(const CancelScope&) = delete;
-  CancelScope& operator=(const CancelScope&) = delete;
-
- private:
-  std::atomic<const std::atomic<bool>*>& slot_;
-  LlamaCancelQuiet quiet_;
-};
-
-Status Cancelled() { return Status::Cancelled("cancelled"); }
+  return Status::Internal("llama_decode failed with code " + std::to_string(rc) + " for model '" +
+                          id + "'");
+}
 
 }  // namespace
 
@@ -49,169 +26,238 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx)
       ctx_(std::move(ctx)),
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
-      n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))) {
-  llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, &cancel_);
+      n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
+      seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))) {
+  llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, this);
   ggml_threadpool_params tp = ggml_threadpool_params_default(llama_n_threads(ctx_.get()));
   threadpool_.reset(ggml_threadpool_new(&tp));
   // Without a pool (allocation failure) llama.cpp falls back to per-call threads.
   if (threadpool_) llama_attach_threadpool(ctx_.get(), threadpool_.get(), threadpool_.get());
-  piece_.resize(256);
-  text_.reserve(1024);
-  pending_.reserve(16 * 1024);
+  batch_.reset(new llama_batch(llama_batch_init(n_batch_, 0, 1)));
+  batch_seq_.resize(static_cast<size_t>(n_batch_));
+  prefill_take_.resize(seqs_.size());
+  prefill_order_.reserve(seqs_.size());
+  decode_cancels_.resize(seqs_.size());
 }
 
 LlamaModel::~LlamaModel() = default;
 
 bool LlamaModel::AbortRequested(void* data) {
-  const auto* slot = static_cast<const std::atomic<const std::atomic<bool>*>*>(data);
-  const std::atomic<bool>* cancel = slot->load(std::memory_order_acquire);
-  return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+  auto* self = static_cast<LlamaModel*>(data);
+  const int n = self->n_decode_cancels_.load(std::memory_order_acquire);
+  if (n == 0) return false;
+  for (int i = 0; i < n; ++i) {
+    if (!self->decode_cancels_[static_cast<size_t>(i)]->load(std::memory_order_relaxed)) {
+      return false;
+    }
+  }
+  self->aborting_.store(true, std::memory_order_relaxed);
+  return true;
 }
 
 // Marks every KV cell free; the data itself is overwritten by the next
 // decode. Wiping it (data=true) would memset the whole cache, ~150 MB for
-// `small` at n_ctx 4096, on every request.
+// `small` at n_ctx 4096.
 void LlamaModel::ClearMemory() { llama_memory_clear(llama_get_memory(ctx_.get()), false); }
 
-Status LlamaModel::Decode(llama_token* tokens, int n) {
-  for (int i = 0; i < n; i += n_batch_) {
-    const int len = std::min(n_batch_, n - i);
-    const int32_t rc = llama_decode(ctx_.get(), llama_batch_get_one(tokens + i, len));
-    if (rc == 0) continue;
-    if (rc == 2) return Cancelled();
-    return Status::Internal("llama_decode failed with code " + std::to_string(rc) + " for model '" +
-                            spec_.id + "'");
-  }
-  return Status::Ok();
+int LlamaModel::used_cells() const {
+  int n = 0;
+  for (const Sequence& s : seqs_) n += s.active() ? s.n_past() : 0;
+  return n;
+}
+
+bool LlamaModel::busy() const {
+  return std::any_of(seqs_.begin(), seqs_.end(), [](const Sequence& s) { return s.active(); });
 }
 
 Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
   // No early check of `cancel`: the decode's abort callback sees it.
-  CancelScope scope(cancel_, cancel);
+  LlamaCancelQuiet quiet(cancel);
   ClearMemory();
   llama_token token = llama_vocab_bos(vocab_);
   if (token == LLAMA_TOKEN_NULL) token = llama_vocab_eos(vocab_);
   if (token == LLAMA_TOKEN_NULL) token = 0;
-  Status st = Decode(&token, 1);
+  decode_cancels_[0] = &cancel;
+  n_decode_cancels_.store(1, std::memory_order_release);
+  const int32_t rc = llama_decode(ctx_.get(), llama_batch_get_one(&token, 1));
+  n_decode_cancels_.store(0, std::memory_order_release);
   ClearMemory();
-  return st;
+  if (rc == 2) return Status::Cancelled("cancelled");
+  return rc == 0 ? Status::Ok() : DecodeError(rc, spec_.id);
 }
 
-Status LlamaModel::BuildPrompt(const GenerateParams& params) {
+Status LlamaModel::BuildPrompt(const GenerateParams& params, std::vector<llama_token>& out) {
   if (params.messages.has_value()) {
     if (params.messages->empty()) return Status::InvalidRequest("messages must not be empty");
+    std::string formatted;
     Status st =
-        FormatChat(model_.get(), spec_.chat_template, *params.messages, spec_.id, formatted_);
+        FormatChat(model_.get(), spec_.chat_template, *params.messages, spec_.id, formatted);
     if (!st.ok()) return st;
-    return Tokenize(vocab_, formatted_, /*parse_special=*/true, prompt_tokens_);
+    return Tokenize(vocab_, formatted, /*parse_special=*/true, out);
   }
-  return Tokenize(vocab_, params.prompt, /*parse_special=*/false, prompt_tokens_);
+  return Tokenize(vocab_, params.prompt, /*parse_special=*/false, out);
 }
 
-void LlamaModel::AppendPiece(llama_token token) {
-  int32_t n = llama_token_to_piece(vocab_, token, piece_.data(),
-                                   static_cast<int32_t>(piece_.size()), 0, /*special=*/false);
-  if (n < 0) {  // a piece longer than any seen so far: grow once
-    piece_.resize(static_cast<size_t>(-n));
-    n = llama_token_to_piece(vocab_, token, piece_.data(), static_cast<int32_t>(piece_.size()), 0,
-                             false);
-  }
-  if (n > 0) utf8_.Push(std::string_view(piece_.data(), static_cast<size_t>(n)), text_);
-}
-
-Status LlamaModel::Generate(const GenerateParams& params, TextSink& sink,
-                            const std::atomic<bool>& cancel, GenerateStats& stats) {
-  CancelScope scope(cancel_, cancel);
-  stats = GenerateStats{};
-  const Clock::time_point prompt_start = Clock::now();
-  Status st = Prefill(params, cancel, stats);
-  stats.prompt_ms = MsSince(prompt_start);
-  if (!st.ok()) return st;
-  const Clock::time_point gen_start = Clock::now();
-  st = TokenLoop(params, sink, cancel, stats);
-  stats.generation_ms = MsSince(gen_start);
-  return st;
-}
-
-Status LlamaModel::Prefill(const GenerateParams& params, const std::atomic<bool>& cancel,
-                           GenerateStats& stats) {
+Result<PreparedPrompt> LlamaModel::Prepare(const GenerateParams& params) {
   if (params.max_tokens <= 0) return Status::InvalidRequest("max_tokens must be positive");
   for (const auto& stop : params.stop) {
     if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
   }
-  if (cancel.load(std::memory_order_relaxed)) return Cancelled();
-  ClearMemory();
-  if (Status st = BuildPrompt(params); !st.ok()) return st;
-  const int n_prompt = static_cast<int>(prompt_tokens_.size());
-  stats.prompt_tokens = n_prompt;
+  PreparedPrompt prepared;
+  if (Status st = BuildPrompt(params, prepared.tokens); !st.ok()) return st;
+  const int n_prompt = static_cast<int>(prepared.tokens.size());
   if (n_prompt + 1 > n_ctx_) {
     return Status::InvalidRequest("prompt is " + std::to_string(n_prompt) +
                                   " tokens; context size is " + std::to_string(n_ctx_));
   }
-  return Decode(prompt_tokens_.data(), n_prompt);
+  prepared.cells = static_cast<int>(std::min<int64_t>(
+      static_cast<int64_t>(n_prompt) + static_cast<int64_t>(params.max_tokens), n_ctx_));
+  return prepared;
 }
 
-Status LlamaModel::TokenLoop(const GenerateParams& params, TextSink& sink,
-                             const std::atomic<bool>& cancel, GenerateStats& stats) {
-  // Built once per request; the loop below allocates nothing.
-  TokenSampler sampler(vocab_, params.sampling);
-  StopMatcher matcher(params.stop);
-  utf8_.Reset();
-  text_.clear();
-  pending_.clear();
+void LlamaModel::Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
+                       const std::atomic<bool>& cancel, GenerateStats& stats) {
+  // Stale cells of an earlier occupant are dropped when it ends; this only
+  // guards against a slot reused after a failed decode.
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
+  seqs_[static_cast<size_t>(seq)].Start(vocab_, std::move(prompt), params, sink, cancel, stats,
+                                        spec_.deliver_interval, started_++);
+}
 
-  sink.Started();
-  Clock::time_point last_deliver = Clock::now();
-  int n_past = stats.prompt_tokens;
-  bool stopped = false;
-  for (;;) {
-    if (cancel.load(std::memory_order_relaxed)) return Cancelled();
-    llama_token token = sampler.Sample(ctx_.get());
-    if (token == LLAMA_TOKEN_NULL) return Status::Internal("no logits after decode");
-    if (llama_vocab_is_eog(vocab_, token)) {
-      stats.finish = FinishReason::kStop;
-      break;
-    }
-    ++stats.completion_tokens;
-    text_.clear();
-    AppendPiece(token);
-    stopped = matcher.Push(text_, pending_);
-    // Hand over when the consumer is idle, but at most once per
-    // kMinDeliverInterval: a tiny model makes thousands of tokens a second,
-    // and one event per token would spend more on the socket and the client
-    // than on decoding. The first batch goes out at once (time to first token).
-    if (!pending_.empty() && sink.Wants()) {
-      const Clock::time_point now = Clock::now();
-      if (now - last_deliver >= kMinDeliverInterval || stats.completion_tokens == 1) {
-        sink.Deliver(pending_);
-        pending_.clear();
-        last_deliver = now;
-      }
-    }
-    if (stopped) {
-      stats.finish = FinishReason::kStop;
-      break;
-    }
-    if (stats.completion_tokens >= params.max_tokens || n_past >= n_ctx_) {
-      stats.finish = FinishReason::kLength;
-      break;
-    }
-    if (Status st = Decode(&token, 1); !st.ok()) return st;
-    ++n_past;
-  }
+void LlamaModel::AddToBatch(llama_token token, int pos, int seq, bool logits) {
+  llama_batch& b = *batch_;
+  const int i = b.n_tokens++;
+  b.token[i] = token;
+  b.pos[i] = pos;
+  b.n_seq_id[i] = 1;
+  b.seq_id[i][0] = seq;
+  b.logits[i] = logits ? 1 : 0;
+  batch_seq_[static_cast<size_t>(i)] = seq;
+}
 
-  if (!stopped) {
-    text_.clear();
-    utf8_.Flush(text_);
-    matcher.Push(text_, pending_);
-    // A stop can complete only now, when a longer candidate was still open.
-    if (matcher.Flush(pending_)) stats.finish = FinishReason::kStop;
+bool LlamaModel::PreemptYoungest(int* n_gen) {
+  int victim = -1;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (!q.active() || q.n_past() == 0) continue;
+    if (victim < 0 || q.order() > seqs_[static_cast<size_t>(victim)].order()) {
+      victim = static_cast<int>(s);
+    }
   }
-  if (!pending_.empty()) {
-    sink.Deliver(pending_);
-    pending_.clear();
+  if (victim < 0) return false;
+  Sequence& q = seqs_[static_cast<size_t>(victim)];
+  if (q.phase() == Sequence::Phase::kGenerate) --*n_gen;
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), victim, -1, -1);
+  q.Preempt();
+  ++preemptions_;
+  return true;
+}
+
+int LlamaModel::BuildBatch() {
+  batch_->n_tokens = 0;
+  // Every generating sequence needs one more cell. When the cache cannot
+  // give them, the youngest sequence gives its cells back and is recomputed
+  // later: the older ones always progress, and nothing fails.
+  int n_gen = 0;
+  for (const Sequence& q : seqs_) n_gen += q.phase() == Sequence::Phase::kGenerate ? 1 : 0;
+  while (n_gen > n_ctx_ - used_cells() && PreemptYoungest(&n_gen)) {
   }
-  return Status::Ok();
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    prefill_take_[s] = 0;
+    Sequence& q = seqs_[s];
+    if (q.phase() != Sequence::Phase::kGenerate) continue;
+    AddToBatch(q.next_token(), q.n_past(), static_cast<int>(s), true);
+  }
+  // Prompt chunks fill the rest, oldest request first, at most kPrefillChunk
+  // per step. A prompt starts only when all of it fits beside the generating
+  // sequences' growth meanwhile, so its prefill is not thrown away half done.
+  prefill_order_.clear();
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    if (seqs_[s].phase() == Sequence::Phase::kPrefill)
+      prefill_order_.push_back(static_cast<int>(s));
+  }
+  std::sort(prefill_order_.begin(), prefill_order_.end(),
+            [this](int a, int b) { return seqs_[a].order() < seqs_[b].order(); });
+  int free_cells = n_ctx_ - used_cells() - n_gen;
+  int budget = std::min(kPrefillChunk, n_batch_ - batch_->n_tokens);
+  for (int s : prefill_order_) {
+    if (budget <= 0) break;
+    Sequence& q = seqs_[static_cast<size_t>(s)];
+    const int remaining = q.remaining_prompt();
+    const int steps_left = (remaining + kPrefillChunk - 1) / kPrefillChunk;
+    if (remaining + n_gen * steps_left > free_cells) break;  // waits, in order
+    const int take = std::min(budget, remaining);
+    const bool completes = take == remaining;
+    for (int j = 0; j < take; ++j) {
+      const int pos = q.prefilled() + j;
+      AddToBatch(q.prompt()[static_cast<size_t>(pos)], pos, s, completes && j == take - 1);
+    }
+    prefill_take_[static_cast<size_t>(s)] = take;
+    budget -= take;
+    free_cells -= remaining;
+  }
+  return batch_->n_tokens;
+}
+
+void LlamaModel::End(int seq, std::vector<SeqEnd>& ended) {
+  Sequence& q = seqs_[static_cast<size_t>(seq)];
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
+  ended.push_back({seq, q.status()});
+  q.Reset();
+}
+
+void LlamaModel::Step(std::vector<SeqEnd>& ended) {
+  // Cancelled sequences leave before the decode, so they cost nothing more.
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    Sequence& q = seqs_[s];
+    if (!q.active() || !q.cancelled()) continue;
+    q.Fail(Status::Cancelled("cancelled"));
+    End(static_cast<int>(s), ended);
+  }
+  const int n_tokens = BuildBatch();
+  if (n_tokens == 0) return;
+
+  int n_cancels = 0;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (q.phase() == Sequence::Phase::kGenerate || prefill_take_[s] > 0) {
+      decode_cancels_[static_cast<size_t>(n_cancels++)] = q.cancel_flag();
+    }
+  }
+  int32_t rc = 0;
+  {
+    // An abort makes llama.cpp log "errors" that are only its expected result.
+    aborting_.store(false, std::memory_order_relaxed);
+    LlamaCancelQuiet quiet(aborting_);
+    n_decode_cancels_.store(n_cancels, std::memory_order_release);
+    rc = llama_decode(ctx_.get(), *batch_);
+    n_decode_cancels_.store(0, std::memory_order_release);
+  }
+  if (rc != 0) {
+    // Aborted (every sequence in it was cancelled) or failed: all of the
+    // batch's sequences end; a failure is the engine's, reported to each.
+    const Status failure = rc == 2 ? Status::Cancelled("cancelled") : DecodeError(rc, spec_.id);
+    for (size_t s = 0; s < seqs_.size(); ++s) {
+      Sequence& q = seqs_[s];
+      if (q.phase() != Sequence::Phase::kGenerate && prefill_take_[s] == 0) continue;
+      q.Fail(failure);
+      End(static_cast<int>(s), ended);
+    }
+    return;
+  }
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    Sequence& q = seqs_[s];
+    if (q.phase() == Sequence::Phase::kGenerate) {
+      q.Decoded();
+    } else if (prefill_take_[s] > 0) {
+      q.Prefilled(prefill_take_[s]);
+    }
+  }
+  for (int i = 0; i < n_tokens; ++i) {
+    if (batch_->logits[i] == 0) continue;
+    const int s = batch_seq_[static_cast<size_t>(i)];
+    if (seqs_[static_cast<size_t>(s)].OnLogits(ctx_.get(), i)) End(s, ended);
+  }
 }
 
 }  // namespace modeld::llm

@@ -4,16 +4,22 @@
 #include <llama.h>
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "internal/llm/adapter.h"
-#include "internal/llm/utf8_stream.h"
+#include "internal/llm/sequence.h"
 
 namespace modeld::llm {
 
-// A loaded llama.cpp model with its one context (created by LlamaBackend).
+// A loaded llama.cpp model with its one context (created by LlamaBackend),
+// and the batch engine that runs up to `parallel` sequences in it: each Step
+// builds one llama_batch from every generating sequence's next token plus
+// prompt chunks of the prefilling ones, decodes it once, and lets each
+// sequence sample from its own logits. Which requests run is the manager's
+// decision, not this class's.
 // Frees the context, then the model, when destroyed.
 // Thread-safety: not thread-safe; one caller at a time (the manager's worker).
 class LlamaModel : public Model {
@@ -31,6 +37,10 @@ class LlamaModel : public Model {
   };
   using ThreadpoolHandle = std::unique_ptr<ggml_threadpool, ThreadpoolDeleter>;
 
+  // Prompt tokens decoded per step, over all prefilling sequences: the most a
+  // long prompt delays the other sequences' next tokens (one ubatch).
+  static constexpr int kPrefillChunk = 512;
+
   // Takes ownership of `model` and of `ctx`, a context made from it.
   LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx);
   ~LlamaModel() override;
@@ -38,27 +48,38 @@ class LlamaModel : public Model {
   LlamaModel& operator=(const LlamaModel&) = delete;
 
   Status Warmup(const std::atomic<bool>& cancel) override;
-  Status Generate(const GenerateParams& params, TextSink& sink, const std::atomic<bool>& cancel,
-                  GenerateStats& stats) override;
-
-  int n_ctx() const { return n_ctx_; }
+  int max_sequences() const override { return static_cast<int>(seqs_.size()); }
+  int n_ctx() const override { return n_ctx_; }
+  int used_cells() const override;
+  Result<PreparedPrompt> Prepare(const GenerateParams& params) override;
+  void Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
+             const std::atomic<bool>& cancel, GenerateStats& stats) override;
+  void Step(std::vector<SeqEnd>& ended) override;
+  bool busy() const override;
+  int64_t preemptions() const override { return preemptions_; }
 
  private:
-  // Validates, tokenizes and decodes the prompt.
-  Status Prefill(const GenerateParams& params, const std::atomic<bool>& cancel,
-                 GenerateStats& stats);
-  // Samples, converts and hands over tokens until a finish condition.
-  Status TokenLoop(const GenerateParams& params, TextSink& sink, const std::atomic<bool>& cancel,
-                   GenerateStats& stats);
-  // Turns the prompt or messages into prompt_tokens_.
-  Status BuildPrompt(const GenerateParams& params);
-  // Decodes tokens in batches of at most n_batch_; honours the abort flag.
-  Status Decode(llama_token* tokens, int n);
-  void ClearMemory();
-  // Appends the text of `token` to text_ (sanitized to valid UTF-8).
-  void AppendPiece(llama_token token);
+  struct BatchDeleter {
+    void operator()(llama_batch* b) const {
+      llama_batch_free(*b);
+      delete b;
+    }
+  };
 
-  // llama.cpp's compute threads poll this between graph nodes.
+  // Turns the prompt or messages into `out`.
+  Status BuildPrompt(const GenerateParams& params, std::vector<llama_token>& out);
+  // Adds the step's tokens to batch_; returns how many.
+  int BuildBatch();
+  // Frees the cells of the most recently started sequence that holds any;
+  // false when none does.
+  bool PreemptYoungest(int* n_gen);
+  void AddToBatch(llama_token token, int pos, int seq, bool logits);
+  // Ends sequence `seq` with its status and frees its cells.
+  void End(int seq, std::vector<SeqEnd>& ended);
+  void ClearMemory();
+
+  // llama.cpp's compute threads poll this between graph nodes: true when
+  // every sequence in the running decode has been cancelled.
   static bool AbortRequested(void* data);
 
   // Constant after construction.
@@ -73,17 +94,19 @@ class LlamaModel : public Model {
   int n_ctx_;
   int n_batch_;
 
-  // The running call's cancel flag, null between calls; read by
-  // AbortRequested on llama.cpp's threads while a decode runs.
-  std::atomic<const std::atomic<bool>*> cancel_{nullptr};
-
-  // Per-request buffers, reused so the per-token path does not allocate.
-  Utf8Stream utf8_;
-  std::string formatted_;  // chat-templated prompt
-  std::vector<llama_token> prompt_tokens_;
-  std::vector<char> piece_;  // one token's bytes
-  std::string text_;         // one token's sanitized text
-  std::string pending_;      // text not yet handed to the sink
+  // The engine's state, touched only by the caller's thread.
+  std::vector<Sequence> seqs_;
+  std::unique_ptr<llama_batch, BatchDeleter> batch_;
+  std::vector<int> batch_seq_;      // per batch index: the sequence it belongs to
+  std::vector<int> prefill_take_;   // per sequence: prompt tokens in this batch
+  std::vector<int> prefill_order_;  // prefilling sequences, oldest first
+  uint64_t started_ = 0;            // Start calls so far (fair prefill order)
+  int64_t preemptions_ = 0;
+  std::vector<const std::atomic<bool>*> decode_cancels_;  // the decode's sequences
+  // How many of decode_cancels_ the running decode covers; 0 between decodes.
+  // Published with release before llama_decode, read by AbortRequested.
+  std::atomic<int> n_decode_cancels_{0};
+  std::atomic<bool> aborting_{false};  // AbortRequested said yes (quiets llama.cpp's log)
 };
 
 }  // namespace modeld::llm

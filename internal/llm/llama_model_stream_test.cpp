@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "internal/llm/llama_model.h"
 #include "internal/llm/llama_test_util.h"
@@ -23,6 +22,7 @@ using testutil::Generate;
 using testutil::Greedy;
 using testutil::kPrompt;
 using testutil::LoadOrFail;
+using testutil::NonAllocatingSink;
 using testutil::Outcome;
 using testutil::TinyModelPath;
 
@@ -48,12 +48,22 @@ TEST(LlamaModelStreamTest, HotSampledTextIsAlwaysValidUtf8) {
   EXPECT_TRUE(IsValidUtf8(sink.text));
 }
 
+TEST(LlamaModelStreamTest, IdleSinkGetsTextTokenByToken) {
+  ModelPtr model = LoadOrFail(TinyModelPath());  // deliver_interval 0
+  ASSERT_NE(model, nullptr);
+  const Outcome r = Generate(*model, Greedy(kPrompt, 50));
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_EQ(r.stats.completion_tokens, 50);
+  // One hand-over per token, except where UTF-8 hold-back left nothing to hand.
+  EXPECT_GT(r.delivered, 10);
+  EXPECT_LE(r.delivered, 50);
+}
+
 TEST(LlamaModelStreamTest, BusySinkGetsOneBatchWithAllText) {
   ModelPtr model = LoadOrFail(TinyModelPath());
   ASSERT_NE(model, nullptr);
   const Outcome reference = Generate(*model, Greedy(kPrompt, 50));
   ASSERT_TRUE(reference.status.ok());
-  EXPECT_GT(reference.delivered, 10);  // an idle sink gets text token by token
   CollectingSink never_idle;
   never_idle.SetWants(false);
   std::atomic<bool> cancel{false};
@@ -63,54 +73,21 @@ TEST(LlamaModelStreamTest, BusySinkGetsOneBatchWithAllText) {
   EXPECT_EQ(never_idle.text, reference.text);
 }
 
-// Hands each batch to a consumer that is busy for a while, like a slow client.
-class SlowSink : public CollectingSink {
- public:
-  void Deliver(std::string_view batch) override {
-    SetWants(false);
-    CollectingSink::Deliver(batch);
-    busy_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-    if (!consumer_.joinable()) consumer_ = std::thread([this] { Consume(); });
-  }
-  ~SlowSink() override {
-    done_ = true;
-    if (consumer_.joinable()) consumer_.join();
-  }
-
- private:
-  void Consume() {
-    while (!done_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      if (std::chrono::steady_clock::now() >= busy_until_.load()) SetWants(true);
-    }
-  }
-  std::atomic<std::chrono::steady_clock::time_point> busy_until_{};
-  std::atomic<bool> done_{false};
-  std::thread consumer_;
-};
-
-TEST(LlamaModelStreamTest, SlowSinkGetsFewerLargerBatches) {
-  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(model, nullptr);
-  const Outcome reference = Generate(*model, Greedy(kPrompt, 300));
-  ASSERT_TRUE(reference.status.ok());
-  SlowSink sink;
-  std::atomic<bool> cancel{false};
-  GenerateStats stats;
-  ASSERT_TRUE(model->Generate(Greedy(kPrompt, 300), sink, cancel, stats).ok());
-  EXPECT_EQ(sink.text, reference.text);
-  EXPECT_LT(sink.delivered.load(), stats.completion_tokens / 2);
-  EXPECT_GE(sink.delivered.load(), 1);
+// The coalescing interval bounds hand-overs even for an idle sink: with one
+// far longer than the run, the first token goes at once and the rest at the end.
+TEST(LlamaModelStreamTest, DeliverIntervalCoalescesAnIdleSinksBatches) {
+  ModelPtr per_token = LoadOrFail(TinyModelPath(), 1024);
+  ModelPtr coalescing = LoadOrFail(TinyModelPath(), 1024, "", std::chrono::hours(1));
+  ASSERT_NE(per_token, nullptr);
+  ASSERT_NE(coalescing, nullptr);
+  const Outcome reference = Generate(*per_token, Greedy(kPrompt, 300));
+  const Outcome r = Generate(*coalescing, Greedy(kPrompt, 300));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.stats.completion_tokens, 300);
+  EXPECT_GE(r.delivered, 1);
+  EXPECT_LE(r.delivered, 2);
+  EXPECT_EQ(r.text, reference.text);
 }
-
-// Appends into reserved memory: delivering allocates nothing.
-class NonAllocatingSink : public TextSink {
- public:
-  NonAllocatingSink() { text.reserve(1 << 20); }
-  void Started() override {}
-  void Deliver(std::string_view batch) override { text.append(batch); }
-  std::string text;
-};
 
 // The llama.cpp calls Generate makes for one request of `n` tokens, made
 // directly: clear, tokenize, decode the prompt, then per token sample (argmax
@@ -181,21 +158,8 @@ TEST(LlamaModelStreamTest, PerTokenPathAddsNoAllocationsToLlamaCpps) {
   constexpr int kCtx = 512, kShort = 60, kLong = 200;
   ModelPtr model = LoadOrFail(TinyModelPath(), kCtx);
   ASSERT_NE(model, nullptr);
-  llama_model_params mp = llama_model_default_params();
-  mp.load_mode = LLAMA_LOAD_MODE_MMAP;
-  std::unique_ptr<llama_model, LlamaModel::ModelDeleter> bare_model(
-      llama_model_load_from_file(TinyModelPath().c_str(), mp));
-  ASSERT_NE(bare_model, nullptr);
-  llama_context_params cp = llama_context_default_params();
-  cp.n_ctx = kCtx;
-  cp.n_batch = kCtx;
-  cp.n_ubatch = 512;
-  cp.n_seq_max = 1;
-  cp.n_threads = cp.n_threads_batch = 1;  // as LoadOrFail: all compute on this thread
-  cp.no_perf = true;
-  std::unique_ptr<llama_context, LlamaModel::ContextDeleter> bare_ctx(
-      llama_init_from_model(bare_model.get(), cp));
-  ASSERT_NE(bare_ctx, nullptr);
+  testutil::BareLlama llama = testutil::LoadBare(TinyModelPath(), kCtx);
+  ASSERT_NE(llama.ctx, nullptr);
 
   for (float temperature : {0.0f, 1.0f}) {
     GenerateParams p = Greedy(kPrompt, kLong);
@@ -206,9 +170,9 @@ TEST(LlamaModelStreamTest, PerTokenPathAddsNoAllocationsToLlamaCpps) {
     GenerateAllocations(*model, p, kLong);  // warms the reusable buffers
     const long ours =
         GenerateAllocations(*model, p, kLong) - GenerateAllocations(*model, p, kShort);
-    BareRequestAllocations(bare_ctx.get(), p.sampling, kLong);
-    const long bare = BareRequestAllocations(bare_ctx.get(), p.sampling, kLong) -
-                      BareRequestAllocations(bare_ctx.get(), p.sampling, kShort);
+    BareRequestAllocations(llama.ctx.get(), p.sampling, kLong);
+    const long bare = BareRequestAllocations(llama.ctx.get(), p.sampling, kLong) -
+                      BareRequestAllocations(llama.ctx.get(), p.sampling, kShort);
     std::printf("temperature %.0f: llama.cpp allocates %.1f times per token\n", temperature,
                 static_cast<double>(bare) / (kLong - kShort));
     EXPECT_EQ(ours, bare) << "temperature " << temperature;

@@ -50,18 +50,18 @@ TEST(LlamaModelTest, GreedyIsDeterministicAndHonoursMaxTokens) {
   EXPECT_EQ(a.text.compare(0, c.text.size(), c.text), 0);
 }
 
-TEST(LlamaModelTest, GreedyThroughput) {
+// Speed is measured by `make bench`; this checks a long run's bookkeeping.
+TEST(LlamaModelTest, LongGreedyRunReportsConsistentStats) {
   ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
   ASSERT_NE(model, nullptr);
   const Outcome r = Generate(*model, Greedy(kPrompt, 512));
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  ASSERT_EQ(r.stats.completion_tokens, 512);
-  const double tok_s = 1000.0 * r.stats.completion_tokens / r.stats.generation_ms;
-  std::printf("tiny greedy: %d tokens in %.1f ms = %.0f tok/s (prompt %d tokens in %.2f ms)\n",
-              r.stats.completion_tokens, r.stats.generation_ms, tok_s, r.stats.prompt_tokens,
-              r.stats.prompt_ms);
-  RecordProperty("greedy_tok_s", static_cast<int>(tok_s));
-  EXPECT_GT(tok_s, 0.0);
+  EXPECT_EQ(r.stats.completion_tokens, 512);
+  EXPECT_EQ(r.stats.finish, FinishReason::kLength);
+  EXPECT_GT(r.stats.prompt_tokens, 1);
+  EXPECT_GT(r.stats.prompt_ms, 0.0);
+  EXPECT_GT(r.stats.generation_ms, 0.0);
+  EXPECT_EQ(r.started, 1);
 }
 
 TEST(LlamaModelTest, SeededSamplingIsReproducible) {
@@ -128,25 +128,38 @@ TEST(LlamaModelTest, FullContextFinishesWithLength) {
   EXPECT_EQ(r.stats.prompt_tokens + r.stats.completion_tokens, n_ctx + 1);
 }
 
-TEST(LlamaModelTest, CancelFromAnotherThreadStopsQuickly) {
-  ModelPtr model = LoadOrFail(TinyModelPath(), 2048);
+// Hands the 5th batch to another thread and waits there until that thread
+// has set the cancel flag, so the flag is known to be set before token 6.
+class CancellingSink : public CollectingSink {
+ public:
+  CancellingSink(std::atomic<bool>& cancel, const GenerateStats& stats)
+      : cancel_(cancel), stats_(stats) {}
+  void Deliver(std::string_view batch) override {
+    CollectingSink::Deliver(batch);
+    if (delivered.load() != 5) return;
+    tokens_at_cancel = stats_.completion_tokens;  // same thread as the generator
+    std::thread canceller([this] { cancel_.store(true); });
+    canceller.join();
+  }
+  int tokens_at_cancel = -1;
+
+ private:
+  std::atomic<bool>& cancel_;
+  const GenerateStats& stats_;
+};
+
+TEST(LlamaModelTest, CancelFromAnotherThreadStopsAtTheNextToken) {
+  ModelPtr model = LoadOrFail(TinyModelPath(), 2048);  // one hand-over per token
   ASSERT_NE(model, nullptr);
-  CollectingSink sink;
   std::atomic<bool> cancel{false};
-  std::chrono::steady_clock::time_point cancelled_at;
-  std::thread canceller([&] {
-    while (sink.delivered.load() < 5) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    cancelled_at = std::chrono::steady_clock::now();
-    cancel = true;
-  });
   GenerateStats stats;
+  CancellingSink sink(cancel, stats);
   const Status st = model->Generate(Greedy(kPrompt, 2000), sink, cancel, stats);
-  const auto returned_at = std::chrono::steady_clock::now();
-  canceller.join();
   EXPECT_EQ(st.code(), Code::kCancelled) << st.message();
-  EXPECT_GE(stats.completion_tokens, 5);
-  EXPECT_LT(stats.completion_tokens, 2000);
-  EXPECT_LT(returned_at - cancelled_at, std::chrono::milliseconds(500));
+  EXPECT_EQ(sink.delivered.load(), 5);
+  // The flag is checked once per token: nothing is sampled after it was set.
+  EXPECT_GE(sink.tokens_at_cancel, 5);
+  EXPECT_EQ(stats.completion_tokens, sink.tokens_at_cancel);
 }
 
 TEST(LlamaModelTest, CancelSetBeforeGenerateIsCancelled) {
@@ -232,9 +245,12 @@ TEST(LlamaModelTest, PromptLongerThanContextIsInvalidRequest) {
   for (int i = 0; i < 300; ++i) prompt += "hello world ";
   const Outcome r = Generate(*model, Greedy(prompt, 4));
   EXPECT_EQ(r.status.code(), Code::kInvalidRequest);
-  EXPECT_EQ(r.status.message(),
-            "prompt is " + std::to_string(r.stats.prompt_tokens) + " tokens; context size is 256");
-  EXPECT_GT(r.stats.prompt_tokens, 256);
+  int n_prompt = 0;
+  ASSERT_EQ(std::sscanf(r.status.message().c_str(), "prompt is %d tokens; context size is 256",
+                        &n_prompt),
+            1)
+      << r.status.message();
+  EXPECT_GT(n_prompt, 256);
   EXPECT_EQ(r.started, 0);
 }
 

@@ -29,10 +29,10 @@ TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p)
   llama_sampler_chain_add(c, llama_sampler_init_dist(p.seed));
 }
 
-llama_token TokenSampler::Sample(llama_context* ctx) {
-  const float* logits = llama_get_logits_ith(ctx, -1);
+llama_token TokenSampler::Sample(llama_context* ctx, int32_t idx) {
+  const float* logits = llama_get_logits_ith(ctx, idx);
   if (logits == nullptr) return LLAMA_TOKEN_NULL;
-  if (chain_ != nullptr) return llama_sampler_sample(chain_.get(), ctx, -1);
+  if (chain_ != nullptr) return llama_sampler_sample(chain_.get(), ctx, idx);
   llama_token best = 0;
   for (llama_token t = 1; t < n_vocab_; ++t) {
     if (logits[t] > logits[best]) best = t;

@@ -3,6 +3,7 @@
 #include <ggml.h>
 #include <gguf.h>
 #include <gtest/gtest.h>
+#include <llama.h>
 #include <stdlib.h>
 
 #include <cstdlib>
@@ -106,19 +107,25 @@ std::string EogModelPath() {
   return Generated("tiny-eog.gguf", "--preset tiny --seed 1 --name tiny-eog --eog always");
 }
 
-ModelPtr LoadOrFail(const std::string& path, int ctx_size, std::string chat_template) {
-  // One compute thread: the test machine's cores are shared with builds, and
-  // ggml's spinning worker threads crawl when they do not each get a core.
-  BackendPtr backend = LlamaBackend::Create(1);
+ModelPtr LoadOrFail(const std::string& path, int ctx_size, std::string chat_template,
+                    std::chrono::microseconds deliver_interval) {
   LoadSpec spec;
   spec.id = "test-model";
   spec.path = path;
   spec.ctx_size = ctx_size;
   spec.chat_template = std::move(chat_template);
+  spec.deliver_interval = deliver_interval;
+  return LoadSpecOrFail(std::move(spec));
+}
+
+ModelPtr LoadSpecOrFail(LoadSpec spec) {
+  // One compute thread: the test machine's cores are shared with builds, and
+  // ggml's spinning worker threads crawl when they do not each get a core.
+  BackendPtr backend = LlamaBackend::Create(1);
   LoadControl control;
   Result<ModelPtr> model = backend->Load(spec, control);
   if (!model.ok()) {
-    ADD_FAILURE() << "load of '" << path << "' failed: " << model.status().message();
+    ADD_FAILURE() << "load of '" << spec.path << "' failed: " << model.status().message();
     return nullptr;
   }
   return std::move(model).value();
@@ -132,6 +139,31 @@ GenerateParams Greedy(std::string prompt, int n) {
   p.max_tokens = n;
   p.sampling.temperature = 0.0f;
   return p;
+}
+
+void BareLlama::ModelDeleter::operator()(llama_model* m) const { llama_model_free(m); }
+void BareLlama::ContextDeleter::operator()(llama_context* c) const { llama_free(c); }
+
+BareLlama LoadBare(const std::string& path, int n_ctx) {
+  BareLlama bare;
+  llama_model_params mp = llama_model_default_params();
+  mp.load_mode = LLAMA_LOAD_MODE_MMAP;
+  bare.model.reset(llama_model_load_from_file(path.c_str(), mp));
+  if (bare.model == nullptr) {
+    ADD_FAILURE() << "bare load of '" << path << "' failed";
+    return bare;
+  }
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = static_cast<uint32_t>(n_ctx);
+  cp.n_batch = static_cast<uint32_t>(n_ctx);
+  cp.n_ubatch = 512;
+  cp.n_seq_max = 4;  // as LoadOrFail's model (LoadSpec::parallel)
+  cp.kv_unified = true;
+  cp.n_threads = cp.n_threads_batch = 1;  // as LoadOrFail: all compute on this thread
+  cp.no_perf = true;
+  bare.ctx.reset(llama_init_from_model(bare.model.get(), cp));
+  if (bare.ctx == nullptr) ADD_FAILURE() << "bare context for '" << path << "' failed";
+  return bare;
 }
 
 Outcome Generate(Model& model, const GenerateParams& params) {

@@ -3,11 +3,16 @@
 // Test helpers for the llama.cpp binding: generated models and sinks.
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "internal/llm/adapter.h"
+
+struct llama_model;
+struct llama_context;
 
 namespace modeld::llm::testutil {
 
@@ -31,7 +36,13 @@ bool CopyGgufWithoutKey(const std::string& in, const std::string& out, const cha
 bool MakeModel(const std::string& args, const std::string& out);
 
 // Loads `path` with `ctx_size`, recording a failure when it does not load.
-ModelPtr LoadOrFail(const std::string& path, int ctx_size = 512, std::string chat_template = "");
+// Text is handed over every token by default (deliver_interval 0), so what a
+// sink receives does not depend on the machine's speed.
+ModelPtr LoadOrFail(const std::string& path, int ctx_size = 512, std::string chat_template = "",
+                    std::chrono::microseconds deliver_interval = std::chrono::microseconds(0));
+
+// Loads `spec` (threads 1 unless set), recording a failure when it does not load.
+ModelPtr LoadSpecOrFail(LoadSpec spec);
 
 // Keeps every batch; Wants() stays true unless a test changes it.
 // Thread-safety: the virtual calls come from the generating thread; the
@@ -51,6 +62,30 @@ class CollectingSink : public TextSink {
   std::string text;
   std::vector<std::string> batches;
 };
+
+// Appends into reserved memory: delivering allocates nothing.
+class NonAllocatingSink : public TextSink {
+ public:
+  NonAllocatingSink() { text.reserve(1 << 20); }
+  void Started() override {}
+  void Deliver(std::string_view batch) override { text.append(batch); }
+  std::string text;
+};
+
+// A model and context made with bare llama.cpp calls, set up like
+// LoadOrFail's (1 thread, 4 sequences, unified cache), for comparisons
+// against llama.cpp itself. Null members (and a recorded failure) on error.
+struct BareLlama {
+  struct ModelDeleter {
+    void operator()(llama_model* m) const;
+  };
+  struct ContextDeleter {
+    void operator()(llama_context* c) const;
+  };
+  std::unique_ptr<llama_model, ModelDeleter> model;
+  std::unique_ptr<llama_context, ContextDeleter> ctx;
+};
+BareLlama LoadBare(const std::string& path, int n_ctx);
 
 // Heap allocations (operator new calls) made so far by the calling thread.
 // The test binary's global operator new counts them.

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "internal/llm/adapter.h"
 #include "pkg/types/status.h"
@@ -65,6 +66,8 @@ struct FakeState {
   int total_generates = 0;        // GUARDED_BY(mu)
   int running_generates = 0;      // GUARDED_BY(mu)
   int max_running_generates = 0;  // GUARDED_BY(mu)
+  int max_cells_in_use = 0;       // GUARDED_BY(mu); most cells reserved by running sequences
+  int slot_violations = 0;        // GUARDED_BY(mu); Start into a busy or unknown slot
 
   // Token gate: when enabled each token consumes one permit.
   bool gate = false;                // GUARDED_BY(mu)
@@ -87,11 +90,15 @@ inline int CountOf(const std::map<std::string, int>& m, const std::string& id) {
   return it == m.end() ? 0 : it->second;
 }
 
-// One fake loaded model. Not thread-safe (the manager's worker drives it).
+// One fake loaded model: up to spec.parallel sequences, stepped together.
+// Not thread-safe (the manager's worker drives it).
 class FakeModel final : public llm::Model {
  public:
-  FakeModel(std::shared_ptr<FakeState> state, std::string id)
-      : state_(std::move(state)), id_(std::move(id)) {
+  FakeModel(std::shared_ptr<FakeState> state, const llm::LoadSpec& spec)
+      : state_(std::move(state)),
+        id_(spec.id),
+        n_ctx_(spec.ctx_size),
+        seqs_(static_cast<size_t>(std::max(1, spec.parallel))) {
     std::lock_guard lock(state_->mu);
     ++state_->live;
     state_->max_live = std::max(state_->max_live, state_->live);
@@ -100,6 +107,7 @@ class FakeModel final : public llm::Model {
   ~FakeModel() override {
     std::lock_guard lock(state_->mu);
     --state_->live;
+    state_->running_generates -= Active();
     state_->cv.notify_all();
   }
 
@@ -120,62 +128,125 @@ class FakeModel final : public llm::Model {
     return Status::Ok();
   }
 
-  // Emits "<id>:<i> " per token. Honours the gate, the delay and `cancel`
-  // once per token; hands text to the sink only when it Wants() it, or at
-  // the end, like the llama.cpp adapter.
-  Status Generate(const llm::GenerateParams& params, llm::TextSink& sink,
-                  const std::atomic<bool>& cancel, llm::GenerateStats& stats) override {
-    const auto prompt_start = FakeClock::now();
-    {
-      std::lock_guard lock(state_->mu);
-      ++state_->generates[id_];
-      ++state_->total_generates;
-      ++state_->running_generates;
-      state_->max_running_generates =
-          std::max(state_->max_running_generates, state_->running_generates);
-      state_->cv.notify_all();
-    }
-    struct Leave {
-      FakeState* s;
-      ~Leave() {
-        std::lock_guard lock(s->mu);
-        --s->running_generates;
-        s->cv.notify_all();
-      }
-    } leave{state_.get()};
+  int max_sequences() const override { return static_cast<int>(seqs_.size()); }
+  int n_ctx() const override { return n_ctx_; }
+  int used_cells() const override {
+    int n = 0;
+    for (const Seq& q : seqs_) n += q.active ? q.stats->prompt_tokens + q.emitted : 0;
+    return n;
+  }
+  bool busy() const override { return Active() > 0; }
+  int64_t preemptions() const override { return 0; }  // the fake has no KV pressure
 
+  // A prompt of size/4+1 tokens; a prompt "too long" is rejected like an
+  // over-long prompt is.
+  Result<llm::PreparedPrompt> Prepare(const llm::GenerateParams& params) override {
+    if (params.prompt == "too long") return Status::InvalidRequest("prompt is too long");
+    llm::PreparedPrompt p;
+    p.tokens.assign(params.prompt.size() / 4 + 1, 0);
+    p.cells = std::min(static_cast<int>(p.tokens.size()) + params.max_tokens, n_ctx_);
+    return p;
+  }
+
+  void Start(int seq, llm::PreparedPrompt prompt, const llm::GenerateParams& params,
+             llm::TextSink& sink, const std::atomic<bool>& cancel,
+             llm::GenerateStats& stats) override {
+    std::lock_guard lock(state_->mu);
+    if (seq < 0 || seq >= max_sequences() || seqs_[static_cast<size_t>(seq)].active) {
+      ++state_->slot_violations;
+      return;
+    }
+    ++state_->generates[id_];
+    ++state_->total_generates;
+    ++state_->running_generates;
+    state_->max_running_generates =
+        std::max(state_->max_running_generates, state_->running_generates);
+    state_->max_cells_in_use = std::max(state_->max_cells_in_use, ReservedCells() + prompt.cells);
+    Seq& q = seqs_[static_cast<size_t>(seq)];
+    q = Seq{};
+    q.active = true;
+    q.params = &params;
+    q.sink = &sink;
+    q.cancel = &cancel;
+    q.stats = &stats;
+    q.cells = prompt.cells;
+    q.start = FakeClock::now();
     stats = {};
-    stats.prompt_tokens = static_cast<int>(params.prompt.size() / 4) + 1;
-    if (cancel.load()) return Status::Cancelled("cancelled");
-    stats.prompt_ms = MsSince(prompt_start);
-    sink.Started();
-    const auto gen_start = FakeClock::now();
-    std::string pending;
-    for (int i = 0; i < params.max_tokens; ++i) {
-      if (cancel.load()) {
-        stats.generation_ms = MsSince(gen_start);
-        return Status::Cancelled("cancelled");
+    stats.prompt_tokens = static_cast<int>(prompt.tokens.size());
+    state_->cv.notify_all();
+  }
+
+  // Emits "<id>:<i> " per token for each sequence in slot order. Honours the
+  // gate, the delay and `cancel` once per token; hands text to the sink only
+  // when it Wants() it, or at the end, like the llama.cpp adapter.
+  void Step(std::vector<llm::SeqEnd>& ended) override {
+    for (size_t s = 0; s < seqs_.size(); ++s) {
+      Seq& q = seqs_[s];
+      if (!q.active) continue;
+      if (q.cancel->load()) {
+        End(s, Status::Cancelled("cancelled"), ended);
+        continue;
       }
-      if (Status st = NextToken(cancel); !st.ok()) {
-        stats.generation_ms = MsSince(gen_start);
-        return st;
+      if (!q.started) {
+        q.started = true;
+        q.stats->prompt_ms = MsSince(q.start);
+        q.gen_start = FakeClock::now();
+        q.sink->Started();
       }
-      ++stats.completion_tokens;
-      pending += id_ + ":" + std::to_string(i) + " ";
-      if (sink.Wants()) {
-        sink.Deliver(pending);
-        pending.clear();
+      if (Status st = NextToken(*q.cancel); !st.ok()) {
+        End(s, st, ended);
+        continue;
+      }
+      ++q.stats->completion_tokens;
+      q.pending += id_ + ":" + std::to_string(q.emitted++) + " ";
+      if (q.sink->Wants()) {
+        q.sink->Deliver(q.pending);
+        q.pending.clear();
+      }
+      if (q.emitted >= q.params->max_tokens) {
+        q.stats->finish = llm::FinishReason::kLength;
+        if (!q.pending.empty()) q.sink->Deliver(q.pending);
+        End(s, Status::Ok(), ended);
       }
     }
-    stats.finish = llm::FinishReason::kLength;
-    if (!pending.empty()) sink.Deliver(pending);
-    stats.generation_ms = MsSince(gen_start);
-    return Status::Ok();
   }
 
  private:
+  struct Seq {
+    bool active = false;
+    bool started = false;
+    const llm::GenerateParams* params = nullptr;
+    llm::TextSink* sink = nullptr;
+    const std::atomic<bool>* cancel = nullptr;
+    llm::GenerateStats* stats = nullptr;
+    int cells = 0;
+    int emitted = 0;
+    std::string pending;
+    FakeClock::time_point start{};
+    FakeClock::time_point gen_start{};
+  };
+
   static double MsSince(FakeClock::time_point t) {
     return std::chrono::duration<double, std::milli>(FakeClock::now() - t).count();
+  }
+  int Active() const {
+    int n = 0;
+    for (const Seq& q : seqs_) n += q.active ? 1 : 0;
+    return n;
+  }
+  int ReservedCells() const {
+    int n = 0;
+    for (const Seq& q : seqs_) n += q.active ? q.cells : 0;
+    return n;
+  }
+  void End(size_t s, Status status, std::vector<llm::SeqEnd>& ended) {
+    Seq& q = seqs_[s];
+    if (q.started) q.stats->generation_ms = MsSince(q.gen_start);
+    q.active = false;
+    ended.push_back({static_cast<int>(s), std::move(status)});
+    std::lock_guard lock(state_->mu);
+    --state_->running_generates;
+    state_->cv.notify_all();
   }
 
   // Waits for a gate permit and the token delay. A cancelled wait returns
@@ -200,6 +271,8 @@ class FakeModel final : public llm::Model {
 
   const std::shared_ptr<FakeState> state_;
   const std::string id_;
+  const int n_ctx_;
+  std::vector<Seq> seqs_;
 };
 
 // Thread-safe: the script and counters live in FakeState under its mutex.
@@ -231,7 +304,7 @@ class FakeBackend final : public llm::Backend {
     }
     control.progress.store(1.0f);
     lock.unlock();
-    return llm::ModelPtr(std::make_unique<FakeModel>(state_, spec.id));
+    return llm::ModelPtr(std::make_unique<FakeModel>(state_, spec));
   }
 
   // ---- script
@@ -300,6 +373,15 @@ class FakeBackend final : public llm::Backend {
   int max_running_generates() const {
     return Read([](FakeState& s) { return s.max_running_generates; });
   }
+  int max_cells_in_use() const {
+    return Read([](FakeState& s) { return s.max_cells_in_use; });
+  }
+  int slot_violations() const {
+    return Read([](FakeState& s) { return s.slot_violations; });
+  }
+  int running_generates() const {
+    return Read([](FakeState& s) { return s.running_generates; });
+  }
   int tokens_emitted() const {
     return Read([](FakeState& s) { return s.tokens_emitted; });
   }
@@ -319,6 +401,9 @@ class FakeBackend final : public llm::Backend {
   }
   bool WaitTokens(int n, milliseconds timeout) {
     return state_->WaitFor(timeout, [&] { return state_->tokens_emitted >= n; });
+  }
+  bool WaitRunning(int n, milliseconds timeout) {
+    return state_->WaitFor(timeout, [&] { return state_->running_generates == n; });
   }
   bool WaitIdle(milliseconds timeout) {
     return state_->WaitFor(timeout, [&] { return state_->running_generates == 0; });

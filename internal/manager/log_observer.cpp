@@ -26,4 +26,9 @@ void LogObserver::OnSwitch(const SwitchReport& r) {
   }
 }
 
+void LogObserver::OnStateChange(ModelState state, const std::string& model) {
+  log::Info("state", {{"state", ModelStateName(state)},
+                      {"model", model.empty() ? nlohmann::json(nullptr) : nlohmann::json(model)}});
+}
+
 }  // namespace modeld::manager

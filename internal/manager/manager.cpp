@@ -66,7 +66,9 @@ void Manager::RetargetLocked(const std::string& to, bool requested) {
   for (auto& r : queue_) FinishLocked(r, Status::Cancelled(message), CancelReason::kSwitch);
   queue_.clear();
   if (observer_) observer_->OnQueueDepth(0);
-  if (running_) running_->Cancel(CancelReason::kSwitch, Status::Cancelled(message));
+  for (auto& r : running_) {
+    if (r) r->Cancel(CancelReason::kSwitch, Status::Cancelled(message));
+  }
   if (load_control_ && loading_ != to) load_control_->abort.store(true);
   target_ = to;
   target_requested_ = requested;
@@ -119,7 +121,10 @@ Snapshot Manager::GetSnapshot() const {
   s.target = target_;
   s.progress = load_control_ ? load_control_->progress.load() : 0.0f;
   s.queued = queue_.size();
-  s.running = running_ != nullptr;
+  s.running = static_cast<size_t>(admission_.running());
+  s.kv_cells_used = kv_cells_used_;
+  s.preemptions = preemptions_ + model_preemptions_;
+  s.kv_cells = model_loaded_cells_;
   s.last_error = last_error_;
   return s;
 }
@@ -138,8 +143,8 @@ void Manager::Shutdown() {
         FinishLocked(r, Status::ShuttingDown("server is shutting down"), CancelReason::kShutdown);
       }
       queue_.clear();
-      if (running_) {
-        running_->Cancel(CancelReason::kShutdown, Status::ShuttingDown("server is shutting down"));
+      for (auto& r : running_) {
+        if (r) r->Cancel(CancelReason::kShutdown, Status::ShuttingDown("server is shutting down"));
       }
       if (load_control_) load_control_->abort.store(true);
       cv_.notify_all();
@@ -148,31 +153,93 @@ void Manager::Shutdown() {
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
 }
 
+bool Manager::NeedsSwitchLocked() const { return !target_.empty() && target_ != loaded_; }
+
+bool Manager::CanAdmitLocked() const {
+  return !queue_.empty() && !NeedsSwitchLocked() && admission_.has_free_slot();
+}
+
 void Manager::WorkerLoop() {
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] {
-      return shutdown_ || (!target_.empty() && target_ != loaded_) || !queue_.empty();
+      return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
     });
-    if (shutdown_) break;
-    if (!target_.empty() && target_ != loaded_) {
-      SwitchLocked(lock);
-      continue;
+    // Running sequences are drained first: a switch or shutdown has
+    // cancelled them, and the next step ends them without decoding.
+    if (admission_.running() == 0) {
+      if (shutdown_) break;
+      if (NeedsSwitchLocked()) {
+        SwitchLocked(lock);
+        continue;
+      }
     }
-    std::shared_ptr<Request> request = queue_.front();
-    queue_.pop_front();
-    if (observer_) observer_->OnQueueDepth(queue_.size());
-    running_ = request;
-    lock.unlock();
-    RunRequest(request);
-    lock.lock();
-    running_.reset();
+    if (!shutdown_ && CanAdmitLocked()) AdmitLocked(lock);
+    if (admission_.running() > 0) StepLocked(lock);
   }
   lock.unlock();
   model_.reset();  // free the model on the worker that used it
   lock.lock();
   loaded_.clear();
+  model_loaded_cells_ = 0;
   SetStateLocked(ModelState::kEmpty, "");
+}
+
+void Manager::AdmitLocked(std::unique_lock<std::mutex>& lock) {
+  while (CanAdmitLocked()) {
+    std::shared_ptr<Request> request = queue_.front();
+    if (!request->prompt.has_value()) {
+      // Tokenizing takes a while for a long prompt: not under the lock.
+      lock.unlock();
+      Result<llm::PreparedPrompt> prepared = model_->Prepare(request->params());
+      lock.lock();
+      // Cancelled, or a switch emptied the queue meanwhile: look again.
+      if (queue_.empty() || queue_.front() != request) continue;
+      if (!prepared.ok()) {
+        queue_.pop_front();
+        if (observer_) observer_->OnQueueDepth(queue_.size());
+        FinishLocked(request, prepared.status(), CancelReason::kNone);
+        continue;
+      }
+      request->prompt = std::move(prepared).value();
+    }
+    const int seq = admission_.TryAdmit();
+    if (seq < 0) break;  // waits for a slot; nobody behind it overtakes it
+    queue_.pop_front();
+    if (observer_) observer_->OnQueueDepth(queue_.size());
+    request->dequeued_at = Clock::now();
+    running_[static_cast<size_t>(seq)] = request;
+    starting_.emplace_back(seq, request);
+  }
+  if (starting_.empty()) return;
+  if (observer_) observer_->OnRunning(static_cast<size_t>(admission_.running()));
+  lock.unlock();
+  for (const auto& [seq, r] : starting_) {
+    model_->Start(seq, std::move(*r->prompt), r->params(), *r, r->cancel_flag(), r->stats);
+    r->prompt.reset();
+  }
+  starting_.clear();
+  lock.lock();
+}
+
+void Manager::StepLocked(std::unique_lock<std::mutex>& lock) {
+  lock.unlock();
+  ended_.clear();
+  model_->Step(ended_);
+  const int used = model_->used_cells();
+  const int64_t preemptions = model_->preemptions();
+  lock.lock();
+  kv_cells_used_ = used;
+  model_preemptions_ = preemptions;
+  if (ended_.empty()) return;
+  for (llm::SeqEnd& e : ended_) {
+    std::shared_ptr<Request> request = std::move(running_[static_cast<size_t>(e.seq)]);
+    running_[static_cast<size_t>(e.seq)].reset();
+    admission_.Release(e.seq);
+    if (request) FinishRunningLocked(request, std::move(e.status));
+  }
+  if (observer_) observer_->OnRunning(static_cast<size_t>(admission_.running()));
+  cv_.notify_all();
 }
 
 void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
@@ -191,6 +258,12 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   {
     std::lock_guard relock(mu_);
     loaded_.clear();
+    preemptions_ += model_preemptions_;
+    model_preemptions_ = 0;
+    admission_.Reset(0);
+    running_.clear();
+    model_loaded_cells_ = 0;
+    kv_cells_used_ = 0;
   }
   Result<llm::ModelPtr> loaded = backend_.Load(spec, *control);
   const auto t1 = Clock::now();
@@ -215,6 +288,10 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   SwitchReport report{from, to, MsSince(t0, t1), MsSince(t1, t2), "ok", ""};
   if (status.ok()) {
     model_ = std::move(fresh);
+    admission_.Reset(model_->max_sequences());
+    running_.assign(static_cast<size_t>(model_->max_sequences()), nullptr);
+    model_loaded_cells_ = model_->n_ctx();
+    kv_cells_used_ = 0;
     loaded_ = to;
     previous_ = to;
     restoring_ = false;
@@ -260,32 +337,20 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   target_requested_ = false;
 }
 
-void Manager::RunRequest(const std::shared_ptr<Request>& request) {
-  const auto dequeued = Clock::now();
-  if (request->cancelled()) {
-    std::lock_guard lock(mu_);
-    FinishLocked(request, request->cancel_status(), request->cancel_reason());
-    return;
-  }
-  if (!model_) {  // cannot happen: the queue only runs once target_ is loaded
-    std::lock_guard lock(mu_);
-    FinishLocked(request, Status::Internal("no model loaded"), CancelReason::kNone);
-    return;
-  }
-  llm::GenerateStats stats;
-  Status status = model_->Generate(request->params(), *request, request->cancel_flag(), stats);
+void Manager::FinishRunningLocked(const std::shared_ptr<Request>& request, Status status) {
   Outcome out;
   out.model = request->model;
-  out.stats = stats;
+  out.stats = request->stats;
   if (status.code() == Code::kCancelled && request->cancelled()) {
     out.status = request->cancel_status();
     out.cancel_reason = request->cancel_reason();
   } else {
     out.status = std::move(status);
   }
+  const llm::GenerateStats& stats = request->stats;
   out.timings.switch_ms = request->switch_ms;
   out.timings.queue_ms =
-      std::max(0.0, MsSince(request->enqueued_at, dequeued) - request->switch_ms);
+      std::max(0.0, MsSince(request->enqueued_at, request->dequeued_at) - request->switch_ms);
   out.timings.prompt_ms = stats.prompt_ms;
   out.timings.generation_ms = stats.generation_ms;
   if (stats.generation_ms > 0) {

@@ -6,9 +6,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "internal/llm/adapter.h"
+#include "internal/manager/admission.h"
 #include "internal/manager/observer.h"
 #include "internal/manager/request.h"
 #include "internal/manager/state.h"
@@ -17,13 +19,16 @@
 namespace modeld::manager {
 
 struct Options {
-  size_t max_queue = 64;
+  size_t max_queue = 64;  // waiting requests; running ones do not count
 };
 
 // Owns the one model slot and runs requests on it. A request naming another
 // model switches: everything on the old model is cancelled, the old model is
-// freed, the new one loaded and warmed up, then the queue runs in arrival
-// order. A failed load restores the previous model.
+// freed, the new one loaded and warmed up. Requests run together in the
+// model's context (its max_sequences()): the worker admits waiting requests
+// in arrival order as Admission allows, and drives the model one Step at a
+// time, so a new request starts at the next step. A failed load restores the
+// previous model.
 //
 // Thread-safety: all public methods are safe to call from any thread. One
 // worker thread owns the llm::Model; everything else is guarded by mu_.
@@ -55,8 +60,15 @@ class Manager {
 
  private:
   void WorkerLoop();
+  bool NeedsSwitchLocked() const;                         // REQUIRES: mu_ held
+  bool CanAdmitLocked() const;                            // REQUIRES: mu_ held
   void SwitchLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
-  void RunRequest(const std::shared_ptr<Request>& request);
+  // Starts waiting requests while Admission lets them; may unlock to tokenize.
+  void AdmitLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
+  // One model step (unlocked), then finishes the requests that ended.
+  void StepLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
+  void FinishRunningLocked(const std::shared_ptr<Request>& request,
+                           Status status);  // REQUIRES: mu_ held
   // Cancels queued and running work because `to` is now wanted.
   void RetargetLocked(const std::string& to, bool requested);  // REQUIRES: mu_ held
   void FinishLocked(const std::shared_ptr<Request>& request, Status status,
@@ -72,17 +84,26 @@ class Manager {
 
   // Touched only by the worker thread.
   llm::ModelPtr model_;
+  std::vector<llm::SeqEnd> ended_;  // reused every step
+  // Admitted (slot, request) whose Start is still to be called.
+  std::vector<std::pair<int, std::shared_ptr<Request>>> starting_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Request>> queue_;  // GUARDED_BY(mu_); all for target_
-  std::shared_ptr<Request> running_;            // GUARDED_BY(mu_)
-  ModelState state_ = ModelState::kEmpty;       // GUARDED_BY(mu_)
-  std::string loaded_;                          // GUARDED_BY(mu_); model_ holds this one, ready
-  std::string target_;                          // GUARDED_BY(mu_); what the worker works towards
-  std::string previous_;                        // GUARDED_BY(mu_); last model that became ready
-  std::string loading_;                         // GUARDED_BY(mu_); being loaded right now
-  bool target_requested_ = false;               // GUARDED_BY(mu_); a client asked for target_
+  // Per sequence slot of the loaded model: the request running there, or null.
+  std::vector<std::shared_ptr<Request>> running_;  // GUARDED_BY(mu_)
+  Admission admission_;                            // GUARDED_BY(mu_)
+  int kv_cells_used_ = 0;                          // GUARDED_BY(mu_)
+  int model_loaded_cells_ = 0;                     // GUARDED_BY(mu_); n_ctx when loaded
+  int64_t preemptions_ = 0;                        // GUARDED_BY(mu_); of models unloaded before
+  int64_t model_preemptions_ = 0;                  // GUARDED_BY(mu_); of the loaded model
+  ModelState state_ = ModelState::kEmpty;          // GUARDED_BY(mu_)
+  std::string loaded_;                             // GUARDED_BY(mu_); model_ holds this one, ready
+  std::string target_;                             // GUARDED_BY(mu_); what the worker works towards
+  std::string previous_;                           // GUARDED_BY(mu_); last model that became ready
+  std::string loading_;                            // GUARDED_BY(mu_); being loaded right now
+  bool target_requested_ = false;                  // GUARDED_BY(mu_); a client asked for target_
   bool restoring_ = false;  // GUARDED_BY(mu_); target_ is a restore after a failure
   std::string last_error_;  // GUARDED_BY(mu_)
   std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)

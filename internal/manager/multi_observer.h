@@ -25,6 +25,9 @@ class MultiObserver final : public Observer {
   void OnQueueDepth(size_t depth) override {
     for (auto* o : observers_) o->OnQueueDepth(depth);
   }
+  void OnRunning(size_t running) override {
+    for (auto* o : observers_) o->OnRunning(running);
+  }
   void OnSubmit(const std::string& model) override {
     for (auto* o : observers_) o->OnSubmit(model);
   }

@@ -15,6 +15,8 @@ class Observer {
   virtual void OnStateChange(ModelState /*state*/, const std::string& /*model*/) {}
   virtual void OnCancel(CancelReason /*reason*/) {}
   virtual void OnQueueDepth(size_t /*depth*/) {}
+  // Requests decoding in the model's context; called when it changes.
+  virtual void OnRunning(size_t /*running*/) {}
   // A request was accepted into the queue; OnFinish follows exactly once.
   virtual void OnSubmit(const std::string& /*model*/) {}
   // A request left the manager with this outcome (after generation or not).

@@ -84,7 +84,11 @@ class Request final : public llm::TextSink {
   // ---- manager bookkeeping (guarded by the manager's mutex)
   std::string model;  // resolved model id
   Clock::time_point enqueued_at{};
+  Clock::time_point dequeued_at{};
   double switch_ms = 0;
+  // ---- the manager's worker thread only
+  std::optional<llm::PreparedPrompt> prompt;  // tokenized while waiting at the queue's head
+  llm::GenerateStats stats;                   // filled in by the model while it runs
 
  private:
   void SignalLocked();  // REQUIRES: mu_ held

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,9 +31,12 @@ struct Snapshot {
   std::string loaded;  // id of the model in memory and ready, or empty
   std::string target;  // id the manager is working towards, or empty
   float progress = 0;  // load progress of target while loading, 0..1
-  size_t queued = 0;
-  bool running = false;
-  std::string last_error;  // why the last load failed, if it did
+  size_t queued = 0;   // waiting for admission
+  size_t running = 0;  // sequences decoding in the model's context
+  int kv_cells_used = 0;
+  int kv_cells = 0;         // the loaded model's context; 0 when none
+  int64_t preemptions = 0;  // sequences that gave their KV cells back, since start
+  std::string last_error;   // why the last load failed, if it did
 };
 
 // What happened in one load or switch, for logs and metrics.

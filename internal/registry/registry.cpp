@@ -17,11 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kTopKeys = {"default_model", "models", "max_queue",
-                                                      "max_body_bytes"};
-constexpr std::array<std::string_view, 9> kEntryKeys = {"id",      "name",         "path",
-                                                        "quant",   "family",       "ctx_size",
-                                                        "threads", "n_gpu_layers", "chat_template"};
+constexpr std::array<std::string_view, 5> kTopKeys = {"default_model", "models", "max_queue",
+                                                      "max_body_bytes", "parallel"};
+constexpr std::array<std::string_view, 10> kEntryKeys = {
+    "id",       "name",    "path",         "quant",         "family",
+    "ctx_size", "threads", "n_gpu_layers", "chat_template", "parallel"};
 
 bool ValidId(std::string_view id) {
   if (id.empty()) {
@@ -66,6 +66,11 @@ class Parser {
     if (Status s = reader_.ReadMap(root, "", kTopKeys, &top); !s.ok()) {
       return s;
     }
+    int64_t parallel = reg_.parallel_;
+    if (Status s = reader_.ReadInt(top, "", "parallel", 1, kMaxParallel, &parallel); !s.ok()) {
+      return s;
+    }
+    reg_.parallel_ = static_cast<int>(parallel);
     if (Status s = ReadModels(top, YamlReader::LineOf(root)); !s.ok()) {
       return s;
     }
@@ -139,6 +144,11 @@ class Parser {
                                "; use only letters, digits and . _ : -");
     }
     int64_t ctx = e->ctx_size, threads = e->threads, gpu = e->n_gpu_layers;
+    int64_t parallel = reg_.parallel_;
+    if (Status s = reader_.ReadInt(f, where, "parallel", 1, kMaxParallel, &parallel); !s.ok()) {
+      return s;
+    }
+    e->parallel = static_cast<int>(parallel);
     if (Status s = reader_.ReadInt(f, where, "ctx_size", 1, INT_MAX, &ctx); !s.ok()) {
       return s;
     }

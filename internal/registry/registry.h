@@ -23,12 +23,15 @@ struct ModelEntry {
   int ctx_size = 4096;  // > 0
   int threads = 0;      // 0: the process default
   int n_gpu_layers = 0;
+  int parallel = 0;           // sequences decoded together; the top-level default when absent
   std::string chat_template;  // empty: the template in the GGUF file
   bool exists = false;        // whether `path` was a regular file at load time
   int line = 0;               // 1-based line of the entry in the config, for messages
 };
 
 inline constexpr int kDefaultMaxQueue = 64;
+inline constexpr int kDefaultParallel = 4;  // as llama-server's default slots
+inline constexpr int kMaxParallel = 64;
 inline constexpr int64_t kDefaultMaxBodyBytes = 1 << 20;
 
 // A validated registry. Immutable after construction, so safe to read from
@@ -61,6 +64,8 @@ class Registry {
   // Top-level limits: max_queue (default 64) and max_body_bytes (default 1 MiB).
   int max_queue() const { return max_queue_; }
   int64_t max_body_bytes() const { return max_body_bytes_; }
+  // Top-level `parallel`: the default for entries that set none (default 4).
+  int parallel() const { return parallel_; }
 
   // The file name the registry was loaded from, as given.
   const std::string& file() const { return file_; }
@@ -74,6 +79,7 @@ class Registry {
   std::string default_model_;
   int max_queue_ = kDefaultMaxQueue;
   int64_t max_body_bytes_ = kDefaultMaxBodyBytes;
+  int parallel_ = kDefaultParallel;
 };
 
 }  // namespace modeld::registry

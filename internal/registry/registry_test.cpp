@@ -106,12 +106,18 @@ const InvalidCase kInvalid[] = {
      "    temperature: 0.2\n",
      "cfg.yaml:7: models[0].temperature: unknown key; valid keys are id, name, path, quant, "
      "family, "
-     "ctx_size, threads, n_gpu_layers, chat_template"},
+     "ctx_size, threads, n_gpu_layers, chat_template, parallel"},
     {"unknown_top_key_close", "default_model: a\nmodles: []\n",
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",
      "cfg.yaml:2: port: unknown key; valid keys are default_model, models, max_queue, "
-     "max_body_bytes"},
+     "max_body_bytes, parallel"},
+    {"parallel_zero",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l, parallel: 0}\n",
+     "cfg.yaml:2: models[0].parallel: expected a positive integer, got \"0\""},
+    {"parallel_too_many",
+     "parallel: 65\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n",
+     "cfg.yaml:1: parallel: expected a positive integer no larger than 64, got \"65\""},
     {"bad_id_space", "models:\n  - {id: \"a b\", name: A, path: a, quant: f16, family: l}\n",
      "cfg.yaml:2: models[0].id: invalid id \"a b\"; use only letters, digits and . _ : -"},
     {"bad_id_slash",
@@ -214,6 +220,22 @@ TEST(RegistryTest, NoDefaultModelAndExplicitLimits) {
   EXPECT_EQ(r->default_model(), "");
   EXPECT_EQ(r->max_body_bytes(), 4096);
   EXPECT_EQ(r->max_queue(), 1);
+}
+
+TEST(RegistryTest, ParallelDefaultsToTopLevelThenFour) {
+  Result<Registry> r = ParseText(
+      "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+      "  - {id: b, name: B, path: b, quant: f16, family: l, parallel: 2}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->parallel(), kDefaultParallel);
+  EXPECT_EQ(r->Find("a")->parallel, 4);
+  EXPECT_EQ(r->Find("b")->parallel, 2);
+  r = ParseText(
+      "parallel: 8\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+      "  - {id: b, name: B, path: b, quant: f16, family: l, parallel: 1}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->Find("a")->parallel, 8);
+  EXPECT_EQ(r->Find("b")->parallel, 1);
 }
 
 TEST(RegistryTest, RelativeBaseDirResolvesAgainstWorkingDirectory) {

@@ -32,18 +32,14 @@ TEST_F(DisconnectTest, MidStreamDisconnectStopsGenerationWithinAFewTokens) {
     for (int k = 0; k < 3; ++k) ASSERT_TRUE(stream.Next(Millis(10000)).has_value());
     stream.Close();
   }
-  const auto closed = std::chrono::steady_clock::now();
   auto line = s->WaitForLog(IsDisconnect, Millis(5000));
   ASSERT_TRUE(line.has_value()) << "no request line with outcome cancelled/disconnect";
-  EXPECT_LT(std::chrono::steady_clock::now() - closed, std::chrono::seconds(2));
   EXPECT_EQ(Str(*line, "path"), "/infer");
   const int tokens = Int(*line, "completion_tokens");
   EXPECT_GE(tokens, 1) << *line;
   EXPECT_LT(tokens, 100) << "generation went on after the disconnect: " << *line;
-  // The worker is free at once for the next request.
-  auto start = std::chrono::steady_clock::now();
+  // The worker is free for the next request.
   ExpectCompleted(Infer(s->port(), InferBody("next", 4)), "small");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
 TEST_F(DisconnectTest, NdjsonDisconnectAlsoStopsGeneration) {
@@ -60,14 +56,15 @@ TEST_F(DisconnectTest, NdjsonDisconnectAlsoStopsGeneration) {
 }
 
 TEST_F(DisconnectTest, DisconnectWhileQueuedDropsTheRequest) {
-  Server* s = StartStandard("small");
+  Server* s = StartStandard("small", "parallel: 1\n");  // the second request waits
   ASSERT_NE(s, nullptr);
   InferStream running(s->port(), LongBody());
   ASSERT_TRUE(running.AwaitHeaders(Millis(10000))) << running.error();
   ASSERT_TRUE(running.Next(Millis(10000)).has_value());
   {
     InferStream queued(s->port(), InferBody("queued then gone", 50));
-    std::this_thread::sleep_for(Millis(200));
+    ASSERT_TRUE(s->WaitForMetric(
+        "modeld_queue_depth", [](double v) { return v == 1; }, Millis(10000)));
     EXPECT_FALSE(queued.AwaitHeaders(Millis(1))) << "a queued request got headers";
     queued.Close();
   }
@@ -96,7 +93,16 @@ TEST_F(DisconnectTest, SwitchNobodyWaitsForStartsNoLoad) {
   ASSERT_TRUE(line.has_value()) << "no request line for the dropped request";
   EXPECT_EQ(Int(*line, "completion_tokens"), 0) << *line;
   EXPECT_TRUE(s->WaitReady("tiny", Millis(10000))) << Get(s->port(), "/readyz").body;
-  std::this_thread::sleep_for(Millis(500));
+  // The worker finishes any switch (or abort and restore) before it serves
+  // a request, so once this one is logged every switch line is in.
+  ExpectCompleted(Infer(s->port(), InferBody("after", 2, {{"model", "tiny"}})), "tiny");
+  ASSERT_TRUE(s->WaitForLog(
+                   [](const json& l) {
+                     return Str(l, "msg") == "request" && Str(l, "outcome") == "ok" &&
+                            Str(l, "model") == "tiny";
+                   },
+                   Millis(5000))
+                  .has_value());
   for (const auto& l : s->LogsWithMsg("switch")) {
     EXPECT_FALSE(Str(l, "to") == "small" && Str(l, "outcome") == "ok")
         << "loaded small for a client that had left: " << l;

@@ -77,6 +77,11 @@ TEST_F(ErrorsTest, MaxTokensAboveTheModelsContextIs400) {
   ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("hi", 257, {{"model", "tiny-256"}})),
                       400, "invalid_request");
   ExpectCompleted(Infer(s->port(), InferBody("hi", 4, {{"model", "tiny-256"}})), "tiny-256");
+  // The default max_tokens (256) is not checked: it ends when the context is full.
+  json no_max = {{"prompt", "hi"}, {"temperature", 0}};
+  auto r = Infer(s->port(), no_max);
+  ExpectCompleted(r, "tiny-256");
+  EXPECT_EQ(Str(*r.done, "finish_reason"), "length") << r.Describe();
 }
 
 TEST_F(ErrorsTest, UnknownModelIs404AndListsTheValidIds) {
@@ -118,30 +123,29 @@ TEST_F(ErrorsTest, NoModelLoadedAndNoneNamedIs409) {
 }
 
 TEST_F(ErrorsTest, FullQueueIs503WithRetryAfter) {
-  Server* s = StartStandard("tiny", "max_queue: 1\n");
+  Server* s = StartStandard("tiny", "max_queue: 1\nparallel: 1\n");
   ASSERT_NE(s, nullptr);
   InferStream running(s->port(), LongBody());
   ASSERT_TRUE(running.AwaitHeaders(Millis(10000))) << running.error();
   ASSERT_EQ(running.http().status(), 200);
   ASSERT_TRUE(running.Next(Millis(5000)).has_value());
-  // While it generates, more requests than the queue holds.
+  // While it generates: one request fills the queue, then three more are rejected.
   std::vector<std::unique_ptr<InferStream>> waiting;
-  for (int i = 0; i < 4; ++i) {
-    waiting.push_back(std::make_unique<InferStream>(s->port(), InferBody("queued", 2)));
-  }
-  int full = 0;
-  for (auto& w : waiting) {
-    if (!w->AwaitHeaders(Millis(200))) continue;  // still queued: no headers yet
+  waiting.push_back(std::make_unique<InferStream>(s->port(), InferBody("queued", 2)));
+  ASSERT_TRUE(s->WaitForMetric(
+      "modeld_queue_depth", [](double v) { return v == 1; }, Millis(10000)));
+  for (int i = 0; i < 3; ++i) {
+    auto w = std::make_unique<InferStream>(s->port(), InferBody("rejected", 2));
+    ASSERT_TRUE(w->AwaitHeaders(Millis(10000))) << w->error();
     EXPECT_EQ(w->http().status(), 503);
     auto j = json::parse(w->Body(Millis(5000)), nullptr, false);
     EXPECT_EQ(Str(j["error"], "code"), "queue_full") << j;
     const std::string retry = w->http().Header("retry-after");
     EXPECT_FALSE(retry.empty()) << "503 without Retry-After";
     EXPECT_EQ(retry.find_first_not_of("0123456789"), std::string::npos) << retry;
-    ++full;
+    waiting.push_back(std::move(w));
   }
-  EXPECT_GE(full, 3) << "max_queue 1 with 1 running and 4 more: expected at least 3 rejected";
-  EXPECT_LE(full, 4);
+  EXPECT_FALSE(waiting[0]->AwaitHeaders(Millis(1))) << "the queued request got headers";
   // The running stream was not disturbed by the rejections.
   auto next = running.Next(Millis(5000));
   ASSERT_TRUE(next.has_value());

@@ -122,7 +122,9 @@ TEST_F(ProbesTest, ModelsNeverTriggersALoad) {
     EXPECT_TRUE(j["current"].is_null()) << r.body;
     for (const auto& m : j["models"]) EXPECT_FALSE(m["loaded"].get<bool>()) << m;
   }
-  std::this_thread::sleep_for(Millis(200));
+  // Had /models set a load target, this request would have joined it.
+  ExpectErrorResponse(PostJson(s->port(), "/infer", InferBody("no model named", 2)), 409,
+                      "no_model_loaded");
   EXPECT_EQ(Get(s->port(), "/readyz").status, 503);
   EXPECT_TRUE(s->LogsWithMsg("switch").empty());
 }

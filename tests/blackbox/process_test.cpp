@@ -178,13 +178,14 @@ TEST_F(ProcessTest, ShippedConfigServesOutOfTheBox) {
 class ShutdownTest : public BlackboxTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(ShutdownTest, SignalMidStreamEndsItShuttingDownAndExits0Within5s) {
-  Server* s = StartStandard("tiny");
+  Server* s = StartStandard("tiny", "parallel: 1\n");  // the second request waits
   ASSERT_NE(s, nullptr);
   InferStream stream(s->port(), LongBody());
   ASSERT_TRUE(stream.AwaitHeaders(Millis(10000))) << stream.error();
   ASSERT_TRUE(stream.Next(Millis(5000)).has_value());
   InferStream queued(s->port(), InferBody("queued at shutdown", 4));
-  std::this_thread::sleep_for(Millis(100));
+  ASSERT_TRUE(s->WaitForMetric(
+      "modeld_queue_depth", [](double v) { return v == 1; }, Millis(10000)));
 
   const auto signalled = std::chrono::steady_clock::now();
   ASSERT_TRUE(s->process().Signal(GetParam()));
@@ -220,14 +221,17 @@ TEST_P(ShutdownTest, SignalDuringALoadExits0Within5s) {
   Server* s = StartStandard("tiny");
   ASSERT_NE(s, nullptr);
   InferStream loading(s->port(), InferBody("load", 4, {{"model", "small"}}));
-  std::this_thread::sleep_for(Millis(20));
+  ASSERT_TRUE(s->WaitForLoadStart("small", Millis(10000)));
   ASSERT_TRUE(s->process().Signal(GetParam()));
   auto exit = s->process().WaitExit(Millis(5000));
   ASSERT_TRUE(exit.has_value()) << "still running 5 s after the signal";
   EXPECT_EQ(exit->exit_code, 0);
   auto r = Finish(loading, Millis(2000));
-  EXPECT_TRUE(r.done || r.ErrorCode() == "shutting_down" || r.ErrorCode() == "cancelled")
-      << r.Describe();
+  EXPECT_TRUE(r.ErrorCode() == "shutting_down" || r.ErrorCode() == "cancelled") << r.Describe();
+  // The load was running when the signal came, and the signal aborted it.
+  auto line = s->WaitForLog([](const json& l) { return IsSwitchTo(l, "small"); }, Millis(2000));
+  ASSERT_TRUE(line.has_value()) << "no switch line for the interrupted load";
+  EXPECT_EQ(Str(*line, "outcome"), "aborted") << *line;
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, ShutdownTest, ::testing::Values(SIGTERM, SIGINT),

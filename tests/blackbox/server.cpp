@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "tests/blackbox/http_client.h"
@@ -143,6 +144,40 @@ bool Server::WaitReady(const std::string& model, Millis timeout) {
     std::this_thread::sleep_for(Millis(20));
   }
   return false;
+}
+
+std::optional<double> Server::Metric(const std::string& series) {
+  auto r = Get(port_, "/metrics", Millis(5000));
+  if (r.status != 200) return std::nullopt;
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      return std::stod(line.substr(series.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+bool Server::WaitForMetric(const std::string& series, const std::function<bool(double)>& pred,
+                           Millis timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto v = Metric(series); v && pred(*v)) return true;
+    std::this_thread::sleep_for(Millis(5));  // polling interval, not an ordering
+  }
+  return false;
+}
+
+bool Server::WaitForLoadStart(const std::string& model, Millis timeout) {
+  return WaitForLog(
+             [&](const nlohmann::json& l) {
+               return Str(l, "msg") == "state" && Str(l, "state") == "loading" &&
+                      Str(l, "model") == model;
+             },
+             timeout)
+      .has_value();
 }
 
 bool IsSwitchTo(const nlohmann::json& line, const std::string& to) {

@@ -85,6 +85,15 @@ class Server {
   // Waits for a log line matching `pred`; nullopt on timeout.
   std::optional<nlohmann::json> WaitForLog(const std::function<bool(const nlohmann::json&)>& pred,
                                            Millis timeout);
+  // Polls GET /metrics until the sample `series` (e.g. `modeld_queue_depth`
+  // or `x{label="v"}`) exists and satisfies `pred`; false on timeout. A
+  // series that never appears is a timeout, never a zero.
+  bool WaitForMetric(const std::string& series, const std::function<bool(double)>& pred,
+                     Millis timeout);
+  // The current value of a sample, nullopt when /metrics lacks it.
+  std::optional<double> Metric(const std::string& series);
+  // Waits for the `"msg":"state"` line saying `model` began loading.
+  bool WaitForLoadStart(const std::string& model, Millis timeout);
   // Polls GET /readyz until it answers 200 with `model`; false on timeout.
   bool WaitReady(const std::string& model, Millis timeout);
 

@@ -19,9 +19,11 @@ class SwitchTest : public BlackboxTest {
     ASSERT_NE(server_, nullptr);
   }
   int port() const { return server_->port(); }
-  // Switch lines to `to` (waits briefly: the line may follow the response).
+  // Switch lines to `to`. The server logs a switch before the requests it
+  // serves run, so once a request's own line is in, its switch line is too;
+  // this waits for the first switch line to `to` to have been read.
   std::vector<json> SwitchesTo(const std::string& to) {
-    std::this_thread::sleep_for(Millis(100));
+    server_->WaitForLog([&](const json& l) { return IsSwitchTo(l, to); }, Millis(5000));
     std::vector<json> out;
     for (auto& l : server_->LogsWithMsg("switch")) {
       if (Str(l, "to") == to) out.push_back(l);
@@ -68,13 +70,17 @@ TEST_F(SwitchTest, SwitchWhileStreamingCancelsTheOldStreamAndServesTheNew) {
 }
 
 TEST_F(SwitchTest, QueuedRequestsForTheOldModelAreCancelled) {
+  // One sequence at a time, so the next two requests wait in the queue.
+  server_ = StartStandard("tiny", "parallel: 1\n");
+  ASSERT_NE(server_, nullptr);
   InferStream running(port(), LongBody("tiny"));
   ASSERT_TRUE(running.AwaitHeaders(Millis(10000))) << running.error();
   ASSERT_TRUE(running.Next(Millis(5000)).has_value());
   InferStream queued(port(), InferBody("queued for tiny", 4, {{"model", "tiny"}}));
   InferStream queued_nonstream(port(),
                                InferBody("queued too", 4, {{"model", "tiny"}, {"stream", false}}));
-  std::this_thread::sleep_for(Millis(200));  // both are in the queue by now
+  ASSERT_TRUE(server_->WaitForMetric(
+      "modeld_queue_depth", [](double v) { return v == 2; }, Millis(10000)));
 
   auto fresh = Infer(port(), InferBody("switch", 4, {{"model", "tiny-b"}}));
   ExpectCompleted(fresh, "tiny-b");
@@ -89,7 +95,11 @@ TEST_F(SwitchTest, NonStreamingRequestCancelledBySwitchIs409) {
   json body = LongBody("tiny");
   body["stream"] = false;
   InferStream running(port(), body);
-  std::this_thread::sleep_for(Millis(300));  // generating by now
+  // Generating: accepted (in flight) and no longer waiting in the queue.
+  ASSERT_TRUE(server_->WaitForMetric(
+      "modeld_inflight_requests", [](double v) { return v == 1; }, Millis(10000)));
+  ASSERT_TRUE(server_->WaitForMetric(
+      "modeld_queue_depth", [](double v) { return v == 0; }, Millis(10000)));
   ExpectCompleted(Infer(port(), InferBody("switch", 4, {{"model", "tiny-b"}})), "tiny-b");
   auto r = Finish(running, Millis(10000));
   ExpectCancelledFor(r, "tiny-b");
@@ -117,7 +127,7 @@ TEST_F(SwitchTest, ConcurrentRequestsForTheSameTargetShareOneLoad) {
 TEST_F(SwitchTest, ThirdModelSupersedesAPendingSwitch) {
   // small takes ~0.1-0.2 s to load; tiny-b is asked for while it loads.
   InferStream to_small(port(), InferBody("to small", 4, {{"model", "small"}}));
-  std::this_thread::sleep_for(Millis(5));
+  ASSERT_TRUE(server_->WaitForLoadStart("small", Millis(10000)));
   auto to_tiny_b = Infer(port(), InferBody("to tiny-b", 4, {{"model", "tiny-b"}}));
   ExpectCompleted(to_tiny_b, "tiny-b");
   ExpectCancelledFor(Finish(to_small, Millis(10000)), "tiny-b");

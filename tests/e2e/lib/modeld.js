@@ -106,12 +106,19 @@ export class Modeld {
 
   // Polls /metrics until `check(samples)` is true (a request is counted when
   // its response is done, which can trail the client's last byte slightly).
+  // A series that `check` reads with metric() and that does not exist yet
+  // counts as "not yet". After the timeout it returns the last samples, so
+  // the caller's assertions (and metric()) report what is wrong.
   async waitForMetrics(check, timeoutMs = 5000) {
     const deadline = Date.now() + timeoutMs;
     let samples;
     do {
       samples = await this.metrics();
-      if (check(samples)) return samples;
+      try {
+        if (check(samples)) return samples;
+      } catch (e) {
+        if (!(e instanceof MissingMetricError)) throw e;
+      }
       await sleep(25);
     } while (Date.now() < deadline);
     return samples;
@@ -138,7 +145,28 @@ export function parseMetrics(text) {
   return samples;
 }
 
-// A sample's value, 0 when the series does not exist yet.
+// Thrown by metric() for a series that /metrics does not have.
+export class MissingMetricError extends Error {}
+
+// A sample's value. A series that is not there throws MissingMetricError,
+// naming the series and listing those of its family that are present (or the
+// families present, when the family is missing altogether): a missing series
+// must fail the test, never read as 0.
 export function metric(samples, key) {
-  return samples[key] ?? 0;
+  if (Object.hasOwn(samples, key)) return samples[key];
+  const family = (k) => k.split('{')[0].replace(/_(bucket|sum|count)$/, '');
+  const keys = Object.keys(samples);
+  const same = keys.filter((k) => family(k) === family(key));
+  const present = same.length > 0 ?
+      `present in ${family(key)}: ${same.join(', ')}` :
+      `family ${family(key)} has no series; families present: ${[...new Set(keys.map(family))].join(', ')}`;
+  throw new MissingMetricError(`/metrics has no series ${key} (${present})`);
+}
+
+// metric(), or 0 when the series does not exist. Only for a counter read
+// before the event that creates its series (e.g. the first 499), where
+// "absent" legitimately means "never happened yet"; never for the value a
+// test asserts after the event.
+export function metricOr0(samples, key) {
+  return Object.hasOwn(samples, key) ? samples[key] : 0;
 }
