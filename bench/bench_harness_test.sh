@@ -4,9 +4,10 @@
 # No speed assertions. It does not need llama.cpp's tools: it runs with
 # --no-llama-tools and checks that llama-bench, llama-server and the router
 # are marked missing with a reason, while modeld, the floor probe and the
-# serving-path benchmark measured. It also checks latest.md and latest.png;
-# the chart needs gnuplot (Debian gnuplot-nox, installed by scripts/setup.sh),
-# so without gnuplot the test fails at once.  Usage: bench_harness_test.sh BUILD_DIR
+# serving-path benchmark measured (concurrency: modeld at 1 and 2 clients).
+# It also checks latest.md and latest.png; the chart needs gnuplot (Debian
+# gnuplot-nox, installed by scripts/setup.sh), so without gnuplot the test
+# fails at once.  Usage: bench_harness_test.sh BUILD_DIR
 set -euo pipefail
 for tool in python3 gnuplot; do
   command -v "$tool" >/dev/null 2>&1 || {
@@ -35,7 +36,11 @@ assert pt["allocations"]["status"] == "ok", pt["allocations"]
 assert pt["allocations"]["benchmarks"], "no serving-path benchmarks ran"
 assert pt["end_to_end"]["status"] == "ok", pt["end_to_end"]
 assert doc["scenarios"]["memory"]["checkpoints"]["2"]["VmRSS"] > 0
-print("bench_harness: pertoken and memory fields present")
+cc = doc["scenarios"]["concurrency"]["tiny"]
+assert sorted(cc["levels"]) == ["1", "2"], list(cc["levels"])
+burst = cc["levels"]["2"]["contenders"]["modeld"]["details"][0]
+assert burst["tokens"] == 2 * cc["tokens"] and len(burst["streams"]) == 2, burst
+print("bench_harness: pertoken, memory and concurrency fields present")
 PY
 for f in latest.md latest.png; do
   [[ -s "$tmp/$f" ]] || { echo "bench_harness: FAIL: $f was not written" >&2; exit 1; }

@@ -22,6 +22,10 @@ def contender_entries(doc):
             if isinstance(block, dict):
                 for name, entry in (block.get("contenders") or {}).items():
                     yield f"{scenario}/{key}/{name}", name, entry
+    for mid, block in (doc["scenarios"].get("concurrency") or {}).items():
+        for n, level in (block.get("levels") or {}).items():
+            for name, entry in (level.get("contenders") or {}).items():
+                yield f"concurrency/{mid}/{n}/{name}", name, entry
 
 
 def main():

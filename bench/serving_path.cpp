@@ -15,12 +15,12 @@ struct ServingPath::PumpHandler {
   void operator()() { self->Pump(); }
 };
 
-ServingPath::ServingPath(httpapi::NativeFormat::Kind kind, std::vector<std::string> stops)
+ServingPath::ServingPath(httpapi::NativeFormat::Kind kind, const std::vector<std::string>& stops)
     : request_(std::make_shared<manager::Request>("bench", llm::GenerateParams{})),
       format_(kind),
       matcher_(stops) {
   piece_text_.reserve(1024);
-  pending_.reserve(16 * 1024);
+  pending_.reserve(size_t{16} * 1024);
   text_.reserve(4096);
   body_.reserve(8192);
   out_.reserve(8192);

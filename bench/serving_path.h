@@ -29,7 +29,7 @@ namespace modeld::bench {
 // Thread-safety: single-threaded; the io_context is polled inline.
 class ServingPath {
  public:
-  ServingPath(httpapi::NativeFormat::Kind kind, std::vector<std::string> stops);
+  ServingPath(httpapi::NativeFormat::Kind kind, const std::vector<std::string>& stops);
   ~ServingPath();
   ServingPath(const ServingPath&) = delete;
   ServingPath& operator=(const ServingPath&) = delete;

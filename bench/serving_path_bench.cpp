@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bench/counting_alloc.h"
 #include "bench/serving_path.h"
@@ -51,9 +53,9 @@ void Stream(ServingPath& path, size_t& next, size_t tokens, size_t batch) {
   }
 }
 
-void RunPath(benchmark::State& state, Kind kind, std::vector<std::string> stops) {
+void RunPath(benchmark::State& state, Kind kind, const std::vector<std::string>& stops) {
   const auto batch = static_cast<size_t>(state.range(0));
-  ServingPath path(kind, std::move(stops));
+  ServingPath path(kind, stops);
   size_t next = 0;
   Stream(path, next, kWarmupTokens, batch);  // reach steady state: buffers sized
   const uint64_t events0 = path.events(), bytes0 = path.bytes();
@@ -81,6 +83,32 @@ void BM_SsePerToken(benchmark::State& state) { RunPath(state, Kind::kSse, {}); }
 void BM_NdjsonPerToken(benchmark::State& state) { RunPath(state, Kind::kNdjson, {}); }
 void BM_SseWithStops(benchmark::State& state) { RunPath(state, Kind::kSse, {"</s>", "\n\nUser:"}); }
 
+// N sequences streaming at once, as the serving engine runs them: each step
+// gives every sequence one token, then every client takes its event. The
+// per-token cost per sequence must stay that of one stream (0 allocations).
+void BM_SseSequences(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  std::vector<std::unique_ptr<ServingPath>> paths;
+  for (size_t i = 0; i < n; ++i)
+    paths.push_back(std::make_unique<ServingPath>(Kind::kSse, std::vector<std::string>{}));
+  std::vector<size_t> next(n, 0);
+  for (size_t i = 0; i < n; ++i) Stream(*paths[i], next[i], kWarmupTokens, 1);
+  uint64_t tokens = 0, counted = 0;
+  for (auto _ : state) {
+    const uint64_t a0 = CurrentAllocs().allocs;
+    for (size_t i = 0; i < n; ++i) paths[i]->Produce(kPieces[next[i]++ % kPieces.size()]);
+    for (size_t i = 0; i < n; ++i) benchmark::DoNotOptimize(paths[i]->Consume());
+    counted += CurrentAllocs().allocs - a0;
+    tokens += n;
+  }
+  state.counters["sequences"] = static_cast<double>(n);
+  state.counters["tokens"] = static_cast<double>(tokens);
+  state.counters["allocs"] = static_cast<double>(counted);
+  state.counters["allocs_per_token"] =
+      tokens ? static_cast<double>(counted) / static_cast<double>(tokens) : 0;
+  state.SetItemsProcessed(static_cast<int64_t>(tokens));
+}
+
 // Proves the counting allocator sees allocations: exactly 1 per iteration.
 void BM_CountingAllocatorCheck(benchmark::State& state) {
   uint64_t counted = 0, iterations = 0;
@@ -101,6 +129,7 @@ BENCHMARK(BM_CountingAllocatorCheck);
 BENCHMARK(BM_SsePerToken)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_NdjsonPerToken)->Arg(1)->Arg(8);
 BENCHMARK(BM_SseWithStops)->Arg(1);
+BENCHMARK(BM_SseSequences)->Arg(4)->Arg(8);
 
 // Streams `events` events of `batch` tokens with callgrind counting only them.
 int CallgrindEvents(long events, long batch) {

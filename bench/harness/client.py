@@ -4,6 +4,7 @@ client costs the server under test as little CPU as possible."""
 
 import json
 import socket
+import threading
 import time
 
 # Bytes that start one token event in each wire format.
@@ -11,6 +12,11 @@ MARKERS = {
     "sse": b"event: token\n",
     "ndjson": b'{"type":"token"',
     "llama": b'"stop":false',
+    # OpenAI chat chunks with text: modeld and llama-server both write
+    # "delta":{"content":"..."} with no spaces and never an empty content here
+    # (modeld's role chunk is {"role":...,"content":""}, llama-server's first
+    # chunk has "content":null).
+    "chat": b'"delta":{"content":"',
 }
 
 
@@ -22,6 +28,7 @@ class StreamResult:
         self.t_last = None    # arrival of the last token event
         self.t_end = None
         self.token_events = 0
+        self.arrivals = []    # (time, token events) of each read that had some
         self.body = b""
         self.error = None
 
@@ -44,8 +51,10 @@ def _dechunk(data):
     return bytes(out)
 
 
-def stream(port, path, body, marker, headers=None, timeout=600):
-    """POSTs `body` as JSON and reads the response to its end."""
+def stream(port, path, body, marker, headers=None, timeout=600, gate=None):
+    """POSTs `body` as JSON and reads the response to its end. `gate`, when
+    given, is called once connected and before sending (e.g. a barrier that
+    releases several clients at once)."""
     r = StreamResult()
     payload = json.dumps(body).encode()
     head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
@@ -57,6 +66,8 @@ def stream(port, path, body, marker, headers=None, timeout=600):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         buf = bytearray()
         pos = 0
+        if gate is not None:
+            gate()
         r.t_send = time.perf_counter()
         sock.sendall(request)
         while True:
@@ -74,13 +85,14 @@ def stream(port, path, body, marker, headers=None, timeout=600):
                 pos = i + len(marker)
             if found:
                 r.token_events += found
+                r.arrivals.append((now, found))
                 r.t_last = now
                 if r.t_first is None:
                     r.t_first = now
             if buf.endswith(b"\r\n0\r\n\r\n"):
                 break  # the last chunk of a chunked body
         r.t_end = time.perf_counter()
-    except OSError as e:
+    except (OSError, threading.BrokenBarrierError) as e:
         r.error = f"socket: {e}"
         return r
     finally:
@@ -126,8 +138,16 @@ def ndjson_events(body):
 
 
 def final_event(r, kind):
-    """The closing object: modeld's done/error event or llama-server's stop
-    chunk. Returns (name, object) or (None, None)."""
+    """The closing object: modeld's done/error event, llama-server's stop
+    chunk, or an OpenAI chat stream's usage chunk. Returns (name, object) or
+    (None, None)."""
+    if kind == "chat":
+        for _, data in reversed(sse_events(r.body)):
+            if "error" in data:
+                return "error", data
+            if isinstance(data.get("usage"), dict):
+                return "done", data
+        return _http_error(r)
     if kind == "ndjson":
         events = ndjson_events(r.body)
     else:
@@ -136,15 +156,15 @@ def final_event(r, kind):
         for _, data in reversed(events):
             if data.get("stop") is True or "error" in data:
                 return ("error" if "error" in data else "done"), data
-        if r.status and r.status != 200:
-            try:
-                return "error", json.loads(r.body)
-            except ValueError:
-                return "error", {"error": r.body[:200].decode(errors="replace")}
-        return None, None
+        return _http_error(r)
     for name, data in reversed(events):
         if name in ("done", "error"):
             return name, data
+    return _http_error(r)
+
+
+def _http_error(r):
+    """("error", body) for a non-200 answer, else (None, None)."""
     if r.status and r.status != 200:
         try:
             return "error", json.loads(r.body)

@@ -56,6 +56,32 @@ def llama_completion(port, prompt, n_predict, model=None):
             "total_ms": (r.t_end - r.t_send) * 1e3, "server_timings": timings}
 
 
+def openai_chat(port, model, prompt, max_tokens, gate=None):
+    """POST /v1/chat/completions streamed, greedy with a fixed seed; the same
+    request for modeld and llama-server. `ignore_eos` and `cache_prompt` are
+    llama-server's (no early end, no prompt reuse between rounds); modeld
+    ignores unknown fields and has neither. Token count from `usage`."""
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens, "temperature": 0, "seed": 1, "stream": True,
+            "stream_options": {"include_usage": True},
+            "ignore_eos": True, "cache_prompt": False}
+    r = client.stream(port, "/v1/chat/completions", body, client.MARKERS["chat"], gate=gate)
+    if r.error:
+        raise MeasureError(r.error)
+    name, final = client.final_event(r, "chat")
+    if name != "done":
+        raise MeasureError(f"HTTP {r.status}, final {name}: {json.dumps(final)[:300]}")
+    n = final["usage"]["completion_tokens"]
+    if r.t_first is None:
+        raise MeasureError(f"no content chunk in {n} tokens")
+    gaps = [b[0] - a[0] for a, b in zip(r.arrivals, r.arrivals[1:])]
+    return {"tokens": n, "prompt_tokens": final["usage"].get("prompt_tokens"),
+            "events": r.token_events, "t_send": r.t_send, "t_first": r.t_first,
+            "t_last": r.t_last, "t_end": r.t_end, "ttft_ms": r.ttft_ms,
+            "itl_ms": None if n < 2 else (r.t_last - r.t_first) / (n - 1) * 1e3,
+            "max_gap_ms": max(gaps) * 1e3 if gaps else None}
+
+
 def llama_bench(binary, model_path, threads, n_prompt, n_gen, timeout=900):
     """One llama-bench run (-r 1, its own warm-up): tokens/s and ms."""
     argv = [binary, "-m", model_path, "-t", str(threads), "-p", str(n_prompt),

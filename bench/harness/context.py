@@ -26,6 +26,13 @@ DECODE_PROMPTS = [
 ]
 SWITCH_PROMPT = "Hello"
 TTFT_PROMPT_TOKENS = 128
+# Concurrency: clients at once on one model, tokens each (full / quick).
+CONCURRENCY_CLIENTS = [1, 2, 4, 8]
+CONCURRENCY_CLIENTS_QUICK = [1, 2]
+CONCURRENCY_TOKENS = 128
+CONCURRENCY_TOKENS_QUICK = 16
+CONCURRENCY_MODELS = ["small", "1b"]   # when --models is not given (quick: tiny)
+CONCURRENCY_MAX_REPS = 3               # each round is already N streams
 
 # Presets in size order; switches cycle between neighbours.
 PRESET_ORDER = ["tiny", "small", "1b"]
@@ -41,6 +48,12 @@ class Bench:
         self.reps = args.reps if args.reps is not None else (2 if args.quick else 5)
         self.tokens = args.tokens if args.tokens is not None else (64 if args.quick else 256)
         self.memory_switches = args.memory_switches or (10 if args.quick else 100)
+        self.clients = args.clients or (CONCURRENCY_CLIENTS_QUICK if args.quick
+                                        else CONCURRENCY_CLIENTS)
+        self.concurrency_tokens = args.concurrency_tokens or (
+            CONCURRENCY_TOKENS_QUICK if args.quick else CONCURRENCY_TOKENS)
+        self.concurrency_reps = min(self.reps, CONCURRENCY_MAX_REPS)
+        self.models_given = args.models is not None
         self.pause_s = 0.2
         self.models = {}       # id -> absolute path, in preset order
         self.tools = {}        # name -> path
@@ -68,3 +81,11 @@ class Bench:
     def measured_models(self):
         """The models decode and TTFT run on (twins excluded)."""
         return [m for m in PRESET_ORDER if m in self.models]
+
+    def concurrency_models(self):
+        """The models the concurrency scenario runs on: those asked for with
+        --models, else small and 1b (tiny in the quick profile)."""
+        ids = self.measured_models()
+        if self.models_given or self.quick:
+            return ids
+        return [m for m in ids if m in CONCURRENCY_MODELS] or ids

@@ -12,15 +12,26 @@ import tempfile
 import time
 
 from harness import machine, report_chart, report_md, schema, targets
-from harness import scenario_pertoken, scenario_switch, scenario_throughput
+from harness import (scenario_concurrency, scenario_pertoken, scenario_switch,
+                     scenario_throughput)
 from harness.context import Bench
 from harness.contenders import MeasureError, modeld_infer, probe_count_tokens
 from harness.procs import ServerError, start_modeld, write_modeld_config
 from harness.util import CpuMeter, loadavg, log, wait_quiet
 
-SCENARIOS = ["decode", "ttft", "switch", "memory", "pertoken"]
+SCENARIOS = ["decode", "ttft", "switch", "memory", "pertoken", "concurrency"]
 NOISY_LOAD = 1.5        # a 1-minute load average above this makes numbers unreliable
 NOISY_FOREIGN = 0.10    # so does other processes using more than 10% of the CPUs
+
+
+def _levels(text):
+    try:
+        levels = sorted({int(x) for x in text.split(",") if x})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma list of numbers: {text}") from None
+    if not levels or levels[0] < 1 or levels[-1] > 64:
+        raise argparse.ArgumentTypeError(f"clients must be 1..64 (modeld's parallel): {text}")
+    return levels
 
 
 def parse_args(argv):
@@ -32,6 +43,10 @@ def parse_args(argv):
     p.add_argument("--reps", type=int)
     p.add_argument("--tokens", type=int)
     p.add_argument("--memory-switches", type=int)
+    p.add_argument("--clients", type=_levels,
+                   help="concurrency: comma list of clients at once (default 1,2,4,8; quick: 1,2)")
+    p.add_argument("--concurrency-tokens", type=int,
+                   help="concurrency: tokens per client (default 128; quick: 16)")
     p.add_argument("--out", required=True, help="results folder")
     p.add_argument("--root", required=True, help="repository root")
     p.add_argument("--modeld", required=True)
@@ -99,7 +114,8 @@ def run_scenarios(b, a):
                  ("switch", lambda: {"switch": scenario_switch.run_switch(b, modeld)}),
                  ("memory", lambda: {"memory": scenario_switch.run_memory(b)}),
                  ("pertoken", lambda: {"pertoken": scenario_pertoken.run(
-                     b, results.get("decode"))})]
+                     b, results.get("decode"))}),
+                 ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)})]
         for name, fn in steps:
             wanted = ["decode", "ttft"] if name == "throughput" else [name]
             if not set(wanted) & set(a.scenarios):
@@ -141,6 +157,9 @@ def main(argv=None):
                       "all_model_files": list(b.models), "reps": b.reps, "tokens": b.tokens,
                       "threads": b.threads, "ctx": b.ctx, "memory_switches": b.memory_switches,
                       "switch_pairs": [list(p) for p in b.switch_pairs()],
+                      "concurrency": {"clients": b.clients, "tokens": b.concurrency_tokens,
+                                      "reps": b.concurrency_reps,
+                                      "models": b.concurrency_models()},
                       "argv": sys.argv[1:]},
            "machine": machine.machine(), "llama_cpp": machine.llama_pin(b.root),
            "modeld": {**machine.modeld_commit(b.root), "binary": a.modeld},

@@ -85,13 +85,16 @@ class Server:
         self._log.close()
 
 
-def write_modeld_config(path, models, threads, ctx):
-    """A registry with one entry per model, the same threads and context."""
+def write_modeld_config(path, models, threads, ctx, parallel=None):
+    """A registry with one entry per model, the same threads and context;
+    `parallel` (requests decoded together) when given, else modeld's default."""
     lines = ["models:"]
     for mid, mpath in models.items():
         lines += [f"  - id: {mid}", f"    name: {mid}", f"    path: {mpath}",
                   "    quant: bench", "    family: llama", f"    ctx_size: {ctx}",
                   f"    threads: {threads}"]
+        if parallel is not None:
+            lines.append(f"    parallel: {parallel}")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -115,16 +118,20 @@ def start_modeld(binary, config, threads, workdir, tag="modeld"):
     return srv
 
 
-def llama_server_args(threads, ctx):
+def llama_server_args(threads, ctx, slots=1):
     """Flags shared by single-model and router llama-server: the same
-    threads, context and one slot as modeld."""
-    return ["-t", str(threads), "-tb", str(threads), "-c", str(ctx), "-np", "1",
-            "--host", "127.0.0.1", "--no-webui"]
+    threads and context as modeld, one slot. Several slots (requests decoded
+    together) share one unified KV cache of `ctx` cells (-kvu), as modeld's
+    `parallel` sequences share its context."""
+    slot_args = ["-np", str(slots)] + (["-kvu"] if slots > 1 else [])
+    return ["-t", str(threads), "-tb", str(threads), "-c", str(ctx)] + slot_args + \
+        ["--host", "127.0.0.1", "--no-webui"]
 
 
-def start_llama_server(binary, model_path, threads, ctx, workdir, tag):
+def start_llama_server(binary, model_path, threads, ctx, workdir, tag, slots=1):
     port = free_port()
-    argv = [binary, "-m", model_path, "--port", str(port)] + llama_server_args(threads, ctx)
+    argv = [binary, "-m", model_path, "--port", str(port)] + \
+        llama_server_args(threads, ctx, slots)
     srv = Server(tag, argv, os.path.join(workdir, f"{tag}.log"))
     srv.port = port
     try:

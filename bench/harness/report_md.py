@@ -126,11 +126,40 @@ def _pertoken(res):
     return lines
 
 
+def _pair(level, key):
+    """'modeld / llama-server' medians of one latency percentile."""
+    c = level["contenders"]
+    return " / ".join(num(c[k].get("latency", {}).get(key, {}).get("median"))
+                      if c[k]["status"] == "ok" else cell(c[k]) for k in ("modeld", "llama-server"))
+
+
+def _concurrency(res):
+    rows = []
+    for mid, block in res.items():
+        for n, level in block["levels"].items():
+            c, r = level["contenders"], level["ratios"]["modeld/llama-server"]
+            rows.append([mid, n, cell(c["modeld"]), cell(c["llama-server"]),
+                         ratio_cell(r["tok_s"]), _pair(level, "ttft_p50_ms"),
+                         ratio_cell(r["ttft_p50_ms"]), _pair(level, "ttft_p99_ms"),
+                         _pair(level, "itl_p50_ms"), _pair(level, "itl_p99_ms")])
+    first = next(iter(res.values()))
+    return [f"### Concurrency: N clients at once, {first['tokens']} tokens each "
+            f"(OpenAI chat streaming; modeld `parallel: {first['parallel']}`, llama-server "
+            f"`-np {first['parallel']} -kvu`)", "",
+            "Aggregate tok/s = all completion tokens / (first request sent → last stream done), "
+            "higher is better. TTFT = request → first chunk with text; ITL = per stream "
+            "(last − first text chunk) / (tokens − 1); p50/p99 over the streams of a round, "
+            "median over the rounds; ms, lower is better.", ""] + \
+        _table(["model", "clients", "modeld tok/s", "llama-server tok/s", "tok/s modeld / server",
+                "TTFT p50 modeld / server", "TTFT p50 ratio", "TTFT p99 modeld / server",
+                "ITL p50 modeld / server", "ITL p99 modeld / server"], rows)
+
+
 def _targets(rows):
     body = [[r["scenario"], r["subject"], r["metric"], r["target"],
              "–" if r["value"] is None else num(r["value"]),
              "–" if r["met"] is None else ("yes" if r["met"] else "**no**")] for r in rows]
-    return ["### Targets (issue 4)", ""] + _table(
+    return ["### Targets (issues 4 and 9)", ""] + _table(
         ["scenario", "subject", "metric", "target", "measured", "met"], body)
 
 
@@ -153,7 +182,8 @@ def render(doc, json_name, chart_path):
     if doc.get("targets"):
         lines += _targets(doc["targets"]) + [""]
     for key, fn in (("decode", _decode), ("ttft", _ttft), ("switch", _switch),
-                    ("memory", _memory), ("pertoken", _pertoken)):
+                    ("memory", _memory), ("pertoken", _pertoken),
+                    ("concurrency", _concurrency)):
         if res.get(key):
             lines += fn(res[key]) + [""]
     notes = [f"¹ n/a: {why}." for why in doc["contenders_missing"].values()]

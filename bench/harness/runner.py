@@ -12,12 +12,14 @@ class Contender:
     """`measure()` returns a list of sample details; `key` names the value in
     each. With `groups` (e.g. the two directions of a switch), each detail's
     "group" says which result it belongs to; without, there is one result.
-    `missing` is the reason the contender cannot run here."""
+    `missing` is the reason the contender cannot run here. `warmup`, when
+    given, replaces the unrecorded warm-up measurement (e.g. a shorter one)."""
 
-    def __init__(self, name, unit, key, measure=None, missing=None, groups=None):
+    def __init__(self, name, unit, key, measure=None, missing=None, groups=None, warmup=None):
         self.name, self.unit, self.key = name, unit, key
         self.measure, self.missing = measure, missing
         self.groups = groups or [None]
+        self.warmup = warmup
 
 
 def alternate(contenders, reps, pause_s=0.2):
@@ -31,7 +33,7 @@ def alternate(contenders, reps, pause_s=0.2):
         if c.missing:
             continue
         try:
-            c.measure()  # warm-up, not recorded
+            (c.warmup or c.measure)()  # warm-up, not recorded
             active.append(c)
         except MeasureError as e:
             log(f"{c.name}: warm-up failed: {e}")

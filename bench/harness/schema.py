@@ -23,7 +23,9 @@ CONTENDERS = {
     "decode": ("modeld-sse", "modeld-ndjson", "llama-server", "llama-bench-tg"),
     "ttft": ("modeld", "llama-server", "llama-bench-pp"),
     "switch": ("modeld", "llama-server-router", "floor"),
+    "concurrency": ("modeld", "llama-server"),
 }
+LATENCY = ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms")
 
 
 def _entry(where, e, problems, expect_ok):
@@ -62,6 +64,39 @@ def _contenders(where, block, names, problems, expect_ok):
             _entry(f"{where}/{k}", got[k], problems, expect_ok)
     if "ratios" not in block:
         problems.append(f"{where}: no ratios")
+
+
+def _concurrency(res, config, problems, expect_ok):
+    """Every model and client level, both contenders, latency summaries."""
+    want = config.get("concurrency") or {}
+    for f in ("clients", "tokens", "reps", "models"):
+        if f not in want:
+            problems.append(f"config.concurrency.{f} missing")
+    for mid in want.get("models", []):
+        block = res.get(mid)
+        if not isinstance(block, dict) or not isinstance(block.get("levels"), dict):
+            problems.append(f"concurrency: model {mid} absent or without levels")
+            continue
+        for f in ("tokens", "clients", "parallel", "prompts"):
+            if f not in block:
+                problems.append(f"concurrency/{mid}.{f} missing")
+        for n in want.get("clients", []):
+            level = block["levels"].get(str(n))
+            where = f"concurrency/{mid}/{n}"
+            if level is None:
+                problems.append(f"{where}: level absent")
+                continue
+            _contenders(where, level, CONTENDERS["concurrency"], problems, expect_ok)
+            for name, e in (level.get("contenders") or {}).items():
+                lat = e.get("latency") if isinstance(e, dict) else None
+                if not isinstance(lat, dict) or any(k not in lat for k in LATENCY):
+                    problems.append(f"{where}/{name}: latency summaries missing")
+                elif e.get("status") == "ok" and not isinstance(lat["ttft_p50_ms"]["median"],
+                                                                 Number):
+                    problems.append(f"{where}/{name}: ok but no TTFT p50")
+            r = (level.get("ratios") or {}).get("modeld/llama-server")
+            if not isinstance(r, dict) or "tok_s" not in r or "ttft_p50_ms" not in r:
+                problems.append(f"{where}: ratios modeld/llama-server incomplete")
 
 
 def validate(doc, expect_ok_names=()):
@@ -105,6 +140,8 @@ def validate(doc, expect_ok_names=()):
             problems.append("memory: not one RSS sample per switch")
         if mem.get("errors"):
             problems.append(f"memory: switches failed: {mem['errors'][:3]}")
+    if "concurrency" in sc:
+        _concurrency(sc["concurrency"], doc["config"], problems, expect_ok)
     if "pertoken" in sc:
         for f in ("allocations", "instructions", "end_to_end"):
             if f not in sc["pertoken"]:

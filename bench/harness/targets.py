@@ -4,6 +4,8 @@ not test assertions)."""
 from harness.context import TTFT_PROMPT_TOKENS
 
 RSS_GROWTH_LIMIT_KB = 5 * 1024
+CONCURRENCY_TOK_S_MIN = 1.0     # modeld / llama-server aggregate tok/s, every level
+CONCURRENCY_TTFT_P50_MAX = 1.1  # modeld / llama-server TTFT p50, every level
 
 
 def _row(scenario, subject, metric, target, value, met):
@@ -50,6 +52,18 @@ def evaluate(results):
         rows.append(_row("memory", "<->".join(mem["pair"]),
                          f"VmRSS growth, switch {mem['growth_from']} to {mem['growth_to']} (kB)",
                          f"<= {RSS_GROWTH_LIMIT_KB}", v, v is not None and v <= RSS_GROWTH_LIMIT_KB))
+    for mid, c in (results.get("concurrency") or {}).items():
+        for n, level in c["levels"].items():
+            r = level["ratios"]["modeld/llama-server"]
+            subject = f"{mid}, {n} client{'s' if n != '1' else ''}"
+            v = r["tok_s"]
+            rows.append(_row("concurrency", subject, "modeld / llama-server aggregate tok/s",
+                             f">= {CONCURRENCY_TOK_S_MIN}", v,
+                             v is not None and v >= CONCURRENCY_TOK_S_MIN))
+            v = r["ttft_p50_ms"]
+            rows.append(_row("concurrency", subject, "modeld / llama-server TTFT p50",
+                             f"<= {CONCURRENCY_TTFT_P50_MAX}", v,
+                             v is not None and v <= CONCURRENCY_TTFT_P50_MAX))
     alloc = ((results.get("pertoken") or {}).get("allocations") or {})
     if alloc.get("status") == "ok":
         v = alloc["max_allocs_per_token"]

@@ -24,6 +24,18 @@ def summarize(samples):
     }
 
 
+def percentile(values, q):
+    """The q-th percentile (0..100), linear between the closest ranks (as
+    numpy's default); None when empty. With few values p99 is nearly the max."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
 def ok_entry(samples, unit, details=None, **extra):
     """A contender's result: every sample plus its summary."""
     entry = {"status": "ok", "unit": unit, "samples": list(samples)}

@@ -9,9 +9,7 @@ int HttpStatusFor(const Status& status) {
     case Code::kOk:
       return 200;
     case Code::kInvalidRequest:
-      return 400;
     case Code::kUnsupportedParameter:
-      return 400;
     case Code::kTemplateError:
       return 400;
     case Code::kModelNotFound:
@@ -19,15 +17,12 @@ int HttpStatusFor(const Status& status) {
     case Code::kPayloadTooLarge:
       return 413;
     case Code::kNoModelLoaded:
-      return 409;
     case Code::kCancelled:
       return 409;
     case Code::kQueueFull:
-      return 503;
     case Code::kShuttingDown:
       return 503;
     case Code::kLoadFailed:
-      return 500;
     case Code::kInternal:
       return 500;
   }

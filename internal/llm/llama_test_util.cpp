@@ -57,7 +57,7 @@ class ScratchDir {
 std::string Generated(const std::string& name, const std::string& args) {
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  const std::string out = TempDir() + "/" + name;
+  std::string out = TempDir() + "/" + name;
   if (fs::exists(out)) return out;
   if (!MakeModel(args, out)) {
     ADD_FAILURE() << "could not generate " << name << " with " << MODELD_SOURCE_DIR
@@ -98,7 +98,7 @@ bool CopyGgufWithoutKey(const std::string& in, const std::string& out, const cha
 }
 
 std::string TinyModelPath() {
-  const std::string prebuilt = std::string(MODELD_SOURCE_DIR) + "/models/tiny.gguf";
+  std::string prebuilt = std::string(MODELD_SOURCE_DIR) + "/models/tiny.gguf";
   if (fs::exists(prebuilt)) return prebuilt;
   return Generated("tiny.gguf", "--preset tiny --seed 1 --name tiny");
 }
@@ -115,10 +115,10 @@ ModelPtr LoadOrFail(const std::string& path, int ctx_size, std::string chat_temp
   spec.ctx_size = ctx_size;
   spec.chat_template = std::move(chat_template);
   spec.deliver_interval = deliver_interval;
-  return LoadSpecOrFail(std::move(spec));
+  return LoadSpecOrFail(spec);
 }
 
-ModelPtr LoadSpecOrFail(LoadSpec spec) {
+ModelPtr LoadSpecOrFail(const LoadSpec& spec) {
   // One compute thread: the test machine's cores are shared with builds, and
   // ggml's spinning worker threads crawl when they do not each get a core.
   BackendPtr backend = LlamaBackend::Create(1);

@@ -42,7 +42,7 @@ ModelPtr LoadOrFail(const std::string& path, int ctx_size = 512, std::string cha
                     std::chrono::microseconds deliver_interval = std::chrono::microseconds(0));
 
 // Loads `spec` (threads 1 unless set), recording a failure when it does not load.
-ModelPtr LoadSpecOrFail(LoadSpec spec);
+ModelPtr LoadSpecOrFail(const LoadSpec& spec);
 
 // Keeps every batch; Wants() stays true unless a test changes it.
 // Thread-safety: the virtual calls come from the generating thread; the

@@ -14,7 +14,7 @@ double MsBetween(std::chrono::steady_clock::time_point a, std::chrono::steady_cl
 Sequence::Sequence() {
   piece_.resize(256);
   text_.reserve(1024);
-  pending_.reserve(16 * 1024);
+  pending_.reserve(size_t{16} * 1024);
 }
 
 void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, const GenerateParams& params,

@@ -41,6 +41,7 @@ std::unique_ptr<ChildProcess> ChildProcess::Spawn(const ProcessSpec& spec, std::
   std::vector<std::string> argv_s{spec.program};
   argv_s.insert(argv_s.end(), spec.args.begin(), spec.args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
 
@@ -50,8 +51,9 @@ std::unique_ptr<ChildProcess> ChildProcess::Spawn(const ProcessSpec& spec, std::
     const std::string key = kv.substr(0, kv.find('='));
     if (spec.env.count(key) == 0) env_s.push_back(kv);
   }
-  for (const auto& [k, v] : spec.env) env_s.push_back(k + "=" + v);
+  for (const auto& [k, v] : spec.env) env_s.push_back(std::string(k).append("=").append(v));
   std::vector<char*> envp;
+  envp.reserve(env_s.size() + 1);
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 
