@@ -103,19 +103,21 @@ int main(int argc, char** argv) {
     if (!m.exists) log::Warn("model file missing", {{"model", m.id}, {"path", m.path}});
   }
 
-  auto backend = modeld::llm::LlamaBackend::Create(flags.threads);
+  auto backend = modeld::llm::LlamaBackend::Create(
+      flags.threads, static_cast<uint64_t>(reg->prompt_cache_bytes()));
   modeld::manager::LogObserver log_observer;
   modeld::httpapi::Metrics metrics;
   modeld::manager::MultiObserver observer({&log_observer, &metrics});
   modeld::manager::Manager manager(*backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())},
                                    &observer);
 
-  metrics.SetLiveSource([&manager] {
+  metrics.SetLiveSource([&manager, &backend] {
     const modeld::manager::Snapshot snap = manager.GetSnapshot();
     modeld::httpapi::Metrics::Live live;
     live.kv_usage =
         snap.kv_cells > 0 ? static_cast<double>(snap.kv_cells_used) / snap.kv_cells : 0.0;
     live.preemptions = snap.preemptions;
+    live.prompt_cache_bytes = backend->prompt_cache_bytes();
     return live;
   });
 

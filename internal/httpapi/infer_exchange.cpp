@@ -104,6 +104,10 @@ void InferExchange::Finish() {
   auto& fields = conn_->log().fields;
   fields["model"] = o.model;
   fields["prompt_tokens"] = o.stats.prompt_tokens;
+  fields["cached_tokens"] = o.stats.cached_tokens;  // prompt tokens not decoded again
+  fields["cache"] = o.stats.cached_tokens == 0 ? "none"
+                    : o.stats.cache_from_host  ? "host"
+                                               : "context";
   fields["completion_tokens"] = o.stats.completion_tokens;
   fields["outcome"] = o.status.ok() ? std::string_view("ok") : o.status.code_name();
   if (o.cancel_reason != manager::CancelReason::kNone) {

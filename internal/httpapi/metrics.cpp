@@ -144,7 +144,12 @@ void Metrics::OnFinish(const manager::Outcome& o) {
   if (inflight_ > 0) --inflight_;
   if (o.model.empty()) return;
   const auto& s = o.stats;
-  if (s.prompt_tokens > 0) prompt_tokens_[o.model] += static_cast<uint64_t>(s.prompt_tokens);
+  if (s.prompt_tokens > 0) {
+    prompt_tokens_[o.model] += static_cast<uint64_t>(s.prompt_tokens);
+    // A request that reached the model: it found a cached prefix or not.
+    ++(s.cached_tokens > 0 ? prompt_cache_hits_ : prompt_cache_misses_);
+    if (s.cached_tokens > 0) cached_tokens_[o.model] += static_cast<uint64_t>(s.cached_tokens);
+  }
   if (s.completion_tokens > 0) {
     generated_tokens_[o.model] += static_cast<uint64_t>(s.completion_tokens);
     const auto& t = o.timings;
@@ -197,6 +202,18 @@ std::string Metrics::Render() const {
 
   AppendFamily(out, "modeld_prompt_tokens_total", "counter", "Prompt tokens processed, by model.");
   AppendByModel(out, "modeld_prompt_tokens_total", prompt_tokens_);
+  AppendFamily(out, "modeld_prompt_cache_hits_total", "counter",
+               "Requests that reused a cached prompt prefix.");
+  AppendSample(out, "modeld_prompt_cache_hits_total", "", "", prompt_cache_hits_);
+  AppendFamily(out, "modeld_prompt_cache_misses_total", "counter",
+               "Requests that found no cached prompt prefix.");
+  AppendSample(out, "modeld_prompt_cache_misses_total", "", "", prompt_cache_misses_);
+  AppendFamily(out, "modeld_prompt_tokens_cached_total", "counter",
+               "Prompt tokens reused from the KV cache instead of decoded, by model.");
+  AppendByModel(out, "modeld_prompt_tokens_cached_total", cached_tokens_);
+  AppendFamily(out, "modeld_prompt_cache_bytes", "gauge",
+               "Bytes of KV state kept in host RAM across model switches.");
+  AppendSample(out, "modeld_prompt_cache_bytes", "", "", live.prompt_cache_bytes);
   AppendFamily(out, "modeld_generated_tokens_total", "counter", "Tokens generated, by model.");
   AppendByModel(out, "modeld_generated_tokens_total", generated_tokens_);
 

@@ -47,6 +47,7 @@ class Metrics final : public manager::Observer, public RequestObserver {
   struct Live {
     double kv_usage = 0;  // fraction (0..1) of the loaded model's KV cells in use
     int64_t preemptions = 0;
+    uint64_t prompt_cache_bytes = 0;  // the host-RAM prompt cache
   };
   void SetLiveSource(std::function<Live()> source) { live_ = std::move(source); }
 
@@ -73,6 +74,9 @@ class Metrics final : public manager::Observer, public RequestObserver {
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_); route, status
   std::map<std::string, uint64_t> prompt_tokens_;             // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> generated_tokens_;          // GUARDED_BY(mu_); by model
+  std::map<std::string, uint64_t> cached_tokens_;             // GUARDED_BY(mu_); by model
+  uint64_t prompt_cache_hits_ = 0;                            // GUARDED_BY(mu_)
+  uint64_t prompt_cache_misses_ = 0;                          // GUARDED_BY(mu_)
   std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
   std::array<uint64_t, 4> cancellations_{};                   // GUARDED_BY(mu_); by CancelReason

@@ -70,15 +70,26 @@ manager::Outcome Generated(const std::string& model, int prompt, int completion,
 TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
   Metrics m;
   const std::string text = m.Render();
-  for (const char* family :
-       {"modeld_requests_total counter", "modeld_prompt_tokens_total counter",
-        "modeld_generated_tokens_total counter", "modeld_model_info gauge",
-        "modeld_model_state gauge", "modeld_load_duration_seconds histogram",
-        "modeld_switch_duration_seconds histogram", "modeld_queue_depth gauge",
-        "modeld_inflight_requests gauge", "modeld_cancellations_total counter",
-        "modeld_time_to_first_token_seconds histogram", "modeld_decode_tokens_per_second gauge",
-        "modeld_num_requests_waiting gauge", "modeld_num_requests_running gauge",
-        "modeld_kv_cache_usage_perc gauge", "modeld_preemptions_total counter"}) {
+  for (const char* family : {"modeld_requests_total counter",
+                             "modeld_prompt_tokens_total counter",
+                             "modeld_generated_tokens_total counter",
+                             "modeld_model_info gauge",
+                             "modeld_model_state gauge",
+                             "modeld_load_duration_seconds histogram",
+                             "modeld_switch_duration_seconds histogram",
+                             "modeld_queue_depth gauge",
+                             "modeld_inflight_requests gauge",
+                             "modeld_cancellations_total counter",
+                             "modeld_time_to_first_token_seconds histogram",
+                             "modeld_decode_tokens_per_second gauge",
+                             "modeld_num_requests_waiting gauge",
+                             "modeld_num_requests_running gauge",
+                             "modeld_kv_cache_usage_perc gauge",
+                             "modeld_preemptions_total counter",
+                             "modeld_prompt_cache_hits_total counter",
+                             "modeld_prompt_cache_misses_total counter",
+                             "modeld_prompt_tokens_cached_total counter",
+                             "modeld_prompt_cache_bytes gauge"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   auto s = Parse(text);
@@ -97,13 +108,29 @@ TEST(MetricsTest, EngineGaugesComeFromEventsAndTheLiveSource) {
   EXPECT_EQ(s.at("modeld_kv_cache_usage_perc"), 0);
   m.OnRunning(3);
   m.OnQueueDepth(2);
-  m.SetLiveSource([] { return Metrics::Live{0.25, 7}; });
+  m.SetLiveSource([] { return Metrics::Live{0.25, 7, 4096}; });
   s = Parse(m.Render());
   EXPECT_EQ(s.at("modeld_num_requests_running"), 3);
   EXPECT_EQ(s.at("modeld_num_requests_waiting"), 2);
   EXPECT_EQ(s.at("modeld_queue_depth"), 2);
   EXPECT_EQ(s.at("modeld_kv_cache_usage_perc"), 0.25);
   EXPECT_EQ(s.at("modeld_preemptions_total"), 7);
+  EXPECT_EQ(s.at("modeld_prompt_cache_bytes"), 4096);
+}
+
+TEST(MetricsTest, PromptCacheHitsMissesAndReusedTokens) {
+  Metrics m;
+  manager::Outcome hit = Generated("small", 40, 4, 100);
+  hit.stats.cached_tokens = 30;
+  m.OnFinish(hit);
+  m.OnFinish(Generated("small", 10, 4, 100));
+  manager::Outcome never_ran;  // rejected before it reached the model
+  never_ran.model = "small";
+  m.OnFinish(never_ran);
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_prompt_cache_hits_total"), 1);
+  EXPECT_EQ(s.at("modeld_prompt_cache_misses_total"), 1);
+  EXPECT_EQ(s.at("modeld_prompt_tokens_cached_total{model=\"small\"}"), 30);
 }
 
 TEST(MetricsTest, RequestsCountByRouteAndStatus) {

@@ -18,6 +18,7 @@ nlohmann::json UsageAndTimings(const manager::Outcome& o) {
            {{"queue_ms", o.timings.queue_ms},
             {"switch_ms", o.timings.switch_ms},
             {"prompt_ms", o.timings.prompt_ms},
+            {"cached_tokens", o.stats.cached_tokens},
             {"generation_ms", o.timings.generation_ms},
             {"tokens_per_second", o.timings.tokens_per_second}}}};
 }

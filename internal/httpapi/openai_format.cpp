@@ -13,7 +13,8 @@ namespace {
 nlohmann::json Usage(const llm::GenerateStats& s) {
   return {{"prompt_tokens", s.prompt_tokens},
           {"completion_tokens", s.completion_tokens},
-          {"total_tokens", s.prompt_tokens + s.completion_tokens}};
+          {"total_tokens", s.prompt_tokens + s.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", s.cached_tokens}}}};
 }
 
 void AppendInt(std::string& out, long long v) {
@@ -96,7 +97,9 @@ void OpenAiFormat::AppendDone(std::string& out, const manager::Outcome& outcome)
     AppendInt(out, s.completion_tokens);
     out.append(",\"total_tokens\":");
     AppendInt(out, static_cast<long long>(s.prompt_tokens) + s.completion_tokens);
-    out.append("}}\n\n");
+    out.append(",\"prompt_tokens_details\":{\"cached_tokens\":");
+    AppendInt(out, s.cached_tokens);
+    out.append("}}}\n\n");
   }
   out.append("data: [DONE]\n\n");
 }

@@ -85,8 +85,10 @@ TEST(OpenAiFormatTest, ChatStreamWithoutTextStillSendsRoleAndUsageWhenAsked) {
   const json usage = json::parse(events[2]);
   ExpectChunkHeader(usage, "chat.completion.chunk", "chatcmpl-1");
   EXPECT_EQ(usage["choices"], json::array());
-  EXPECT_EQ(usage["usage"],
-            json({{"prompt_tokens", 4}, {"completion_tokens", 6}, {"total_tokens", 10}}));
+  EXPECT_EQ(usage["usage"], json({{"prompt_tokens", 4},
+                                  {"completion_tokens", 6},
+                                  {"total_tokens", 10},
+                                  {"prompt_tokens_details", {{"cached_tokens", 0}}}}));
   EXPECT_EQ(events[3], "[DONE]");
 }
 

@@ -68,6 +68,8 @@ struct GenerateParams {
 
 struct GenerateStats {
   int prompt_tokens = 0;
+  int cached_tokens = 0;         // prompt tokens whose KV cache was reused, not decoded
+  bool cache_from_host = false;  // restored from the host-RAM cache, not the context
   int completion_tokens = 0;
   FinishReason finish = FinishReason::kStop;
   double prompt_ms = 0;      // tokenize + prompt decode
@@ -124,16 +126,19 @@ class Model {
   // Sequence slots (0..max_sequences()-1) and the KV cells they share.
   virtual int max_sequences() const = 0;
   virtual int n_ctx() const = 0;
-  // KV cells holding data right now, over all sequences.
+  // KV cells holding data right now, over all sequences, including the
+  // kept caches of finished ones (given back first when cells run short).
   virtual int used_cells() const = 0;
 
   // Validates and tokenizes a request; the errors are the request's own
   // (InvalidRequest, TemplateError). Touches no sequence.
   virtual Result<PreparedPrompt> Prepare(const GenerateParams& params) = 0;
-  // Starts `prompt` in the free slot `seq`. `params`, `sink`, `cancel` and
-  // `stats` must outlive the sequence (until Step reports its end). `cancel`
-  // is checked at least once per step; `stats` is filled in as far as
-  // generation got, on error too.
+  // Starts `prompt` in the free slot `seq` (a handle: Step reports the end
+  // under it). The model may reuse the KV cache of an earlier request whose
+  // tokens begin the prompt (the longest such prefix), and then decodes
+  // only the rest. `params`, `sink`, `cancel` and `stats` must outlive the
+  // sequence (until Step reports its end). `cancel` is checked at least once
+  // per step; `stats` is filled in as far as generation got, on error too.
   virtual void Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
                      const std::atomic<bool>& cancel, GenerateStats& stats) = 0;
   // One decode step over every started sequence. Appends those that ended
@@ -169,6 +174,8 @@ class Backend {
   // Reads the file and creates a context. Honours control.abort through the
   // loader's progress callback; an aborted load returns Status::Cancelled.
   virtual Result<ModelPtr> Load(const LoadSpec& spec, LoadControl& control) = 0;
+  // Bytes held by the host-RAM prompt cache (KV state kept across switches).
+  virtual uint64_t prompt_cache_bytes() const { return 0; }
 };
 using BackendPtr = std::unique_ptr<Backend>;
 

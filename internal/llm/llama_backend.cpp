@@ -2,6 +2,7 @@
 
 #include <llama.h>
 #include <malloc.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,6 +42,20 @@ Status CheckReadable(const std::string& path) {
   return Status::Ok();
 }
 
+// The registry id plus what tells one version of the file from another.
+ModelIdentity IdentityOf(const LoadSpec& spec) {
+  ModelIdentity m;
+  m.id = spec.id;
+  struct stat st {};
+  if (::stat(spec.path.c_str(), &st) == 0) {
+    m.device = static_cast<uint64_t>(st.st_dev);
+    m.inode = static_cast<uint64_t>(st.st_ino);
+    m.size = static_cast<uint64_t>(st.st_size);
+    m.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  return m;
+}
+
 // Reports load progress and lets LoadControl::abort stop the load.
 bool OnProgress(float progress, void* data) {
   auto* control = static_cast<LoadControl*>(data);
@@ -55,7 +70,7 @@ std::string Reason(const LlamaErrorCapture& capture) {
 
 }  // namespace
 
-BackendPtr LlamaBackend::Create(int default_threads) {
+BackendPtr LlamaBackend::Create(int default_threads, uint64_t prompt_cache_bytes) {
   static std::once_flag once;
   std::call_once(once, [] {
     InstallLlamaLog();  // first, so initialization messages are routed too
@@ -64,7 +79,7 @@ BackendPtr LlamaBackend::Create(int default_threads) {
   if (default_threads <= 0) {
     default_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   }
-  return BackendPtr(new LlamaBackend(default_threads));
+  return BackendPtr(new LlamaBackend(default_threads, prompt_cache_bytes));
 }
 
 Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
@@ -75,6 +90,7 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   malloc_trim(0);
   control.progress.store(0.0f, std::memory_order_relaxed);
   if (Status st = CheckReadable(spec.path); !st.ok()) return st;
+  const ModelIdentity identity = IdentityOf(spec);
   if (spec.ctx_size < 0) return Status::LoadFailed("ctx_size must not be negative");
 
   LlamaErrorCapture capture;
@@ -117,7 +133,7 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
                               " tokens for model '" + spec.id + "': " + Reason(capture));
   }
   control.progress.store(1.0f, std::memory_order_relaxed);
-  return ModelPtr(new LlamaModel(spec, std::move(model), std::move(ctx)));
+  return ModelPtr(new LlamaModel(spec, std::move(model), std::move(ctx), host_cache_, identity));
 }
 
 }  // namespace modeld::llm

@@ -2,12 +2,15 @@
 #include <llama.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "internal/llm/llama_backend.h"
 #include "internal/llm/llama_model.h"
 #include "internal/llm/llama_test_util.h"
 #include "internal/llm/utf8_stream.h"
@@ -66,6 +69,19 @@ int RunAll(Model& model, std::vector<std::unique_ptr<SeqRun>>& runs,
   return steps;
 }
 
+// Finished sequences keep their cells as a prompt cache; a request that
+// needs the whole context still gets every cell (the caches give way).
+void ExpectAllCellsReclaimable(Model& model) {
+  EXPECT_FALSE(model.busy());
+  GenerateParams p = Greedy("reclaim", 1 << 20);
+  CollectingSink sink;
+  std::atomic<bool> cancel{false};
+  GenerateStats stats;
+  ASSERT_TRUE(model.Generate(p, sink, cancel, stats).ok());
+  EXPECT_EQ(stats.prompt_tokens + stats.completion_tokens - 1, model.n_ctx());
+  EXPECT_EQ(model.preemptions(), 0) << "a kept cache is dropped, not a running sequence";
+}
+
 std::unique_ptr<SeqRun> MakeRun(const std::string& prompt, int max_tokens) {
   auto r = std::make_unique<SeqRun>();
   r->params = Greedy(prompt, max_tokens);
@@ -94,8 +110,7 @@ TEST(LlamaEngineTest, SequencesWithDifferentLimitsAllComplete) {
     EXPECT_TRUE(IsValidUtf8(r.sink.text));
     EXPECT_GT(r.stats.prompt_tokens, 1);
   }
-  EXPECT_FALSE(model->busy());
-  EXPECT_EQ(model->used_cells(), 0);
+  ExpectAllCellsReclaimable(*model);
 }
 
 // Seeded sampling is a property of the sequence, not of its neighbours'
@@ -185,7 +200,7 @@ TEST(LlamaEngineTest, ALongPromptIsPrefilledInChunksBesideAGeneratingSequence) {
   runs[0]->cancel = true;
   long_run.cancel = true;
   while (model->busy()) model->Step(ended);
-  EXPECT_EQ(model->used_cells(), 0);
+  EXPECT_FALSE(model->busy());
 }
 
 TEST(LlamaEngineTest, ARequestMayUseTheWholeContext) {
@@ -203,6 +218,62 @@ TEST(LlamaEngineTest, ARequestMayUseTheWholeContext) {
   // Every cell filled; the last token is sampled but never decoded, so it
   // needs no cell of its own.
   EXPECT_EQ(stats.prompt_tokens + stats.completion_tokens - 1, 256);
+}
+
+// ---- prompt cache: a finished request's cells serve the next one's prefix
+
+TEST(LlamaEngineTest, CachedAndUncachedGreedyRunsGiveTheSameText) {
+  ModelPtr warm = LoadOrFail(TinyModelPath(), 1024);
+  ModelPtr cold = LoadOrFail(TinyModelPath(), 1024);
+  ASSERT_NE(warm, nullptr);
+  ASSERT_NE(cold, nullptr);
+  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
+  const std::string turn2 = turn1 + " and then it runs far away into the woods";
+  ASSERT_TRUE(testutil::Generate(*warm, Greedy(turn1, 8)).status.ok());
+  const testutil::Outcome cached = testutil::Generate(*warm, Greedy(turn2, 32));
+  const testutil::Outcome uncached = testutil::Generate(*cold, Greedy(turn2, 32));
+  ASSERT_TRUE(cached.status.ok());
+  ASSERT_TRUE(uncached.status.ok());
+  EXPECT_GT(cached.stats.cached_tokens, 5);
+  EXPECT_LT(cached.stats.cached_tokens, cached.stats.prompt_tokens);
+  EXPECT_EQ(uncached.stats.cached_tokens, 0);
+  EXPECT_EQ(cached.text, uncached.text);
+  EXPECT_EQ(cached.stats.completion_tokens, 32);
+}
+
+TEST(LlamaEngineTest, AWholeCachedPromptDecodesOnlyItsLastToken) {
+  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
+  ASSERT_NE(model, nullptr);
+  const testutil::Outcome first = testutil::Generate(*model, Greedy(kPrompt, 16));
+  const testutil::Outcome again = testutil::Generate(*model, Greedy(kPrompt, 16));
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_EQ(first.stats.cached_tokens, 0);
+  EXPECT_EQ(again.stats.cached_tokens, again.stats.prompt_tokens - 1);
+  EXPECT_EQ(again.text, first.text);
+}
+
+TEST(LlamaEngineTest, AnUnrelatedPromptReusesNothing) {
+  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, Greedy(kPrompt, 8)).status.ok());
+  const testutil::Outcome other = testutil::Generate(*model, Greedy("zebra crossing", 8));
+  ASSERT_TRUE(other.status.ok());
+  EXPECT_EQ(other.stats.cached_tokens, 0);
+}
+
+// With several kept caches, the request goes to the one sharing its
+// longest prefix.
+TEST(LlamaEngineTest, TheLongestMatchingCacheIsChosen) {
+  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
+  ASSERT_NE(model, nullptr);
+  std::vector<std::unique_ptr<SeqRun>> runs;
+  runs.push_back(MakeRun("one conversation about apples and pears", 4));
+  runs.push_back(MakeRun("another conversation about boats", 4));
+  RunAll(*model, runs);
+  const testutil::Outcome next =
+      testutil::Generate(*model, Greedy("another conversation about boats and the sea", 4));
+  ASSERT_TRUE(next.status.ok());
+  EXPECT_GE(next.stats.cached_tokens, runs[1]->stats.prompt_tokens - 1);
 }
 
 // Two sequences that together need more cells than the context has: the
@@ -225,7 +296,7 @@ TEST(LlamaEngineTest, AFullCachePreemptsTheYoungestAndBothComplete) {
     EXPECT_TRUE(IsValidUtf8(r->sink.text));
   }
   EXPECT_GE(model->preemptions(), 1);
-  EXPECT_EQ(model->used_cells(), 0);
+  EXPECT_FALSE(model->busy());
 }
 
 // Allocations made on this thread by stepping kSeqs greedy sequences of `n`
@@ -321,6 +392,66 @@ TEST(LlamaEngineTest, StepsAddNoAllocationsPerTokenToLlamaCpps) {
   std::printf("3 sequences: llama.cpp allocates %.2f times per token per sequence\n",
               static_cast<double>(bare) / (3 * (kLong - kShort)));
   EXPECT_EQ(ours, bare);
+}
+
+// ---- the host-RAM cache: a freed model's caches come back on its next load
+
+struct CachingBackend {
+  BackendPtr backend = LlamaBackend::Create(1, 64 << 20);
+  ModelPtr Load(const std::string& path) {
+    LoadSpec spec;
+    spec.id = "cached-model";
+    spec.path = path;
+    spec.ctx_size = 1024;
+    spec.deliver_interval = std::chrono::microseconds(0);
+    LoadControl control;
+    Result<ModelPtr> m = backend->Load(spec, control);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    return m.ok() ? std::move(m).value() : nullptr;
+  }
+};
+
+TEST(LlamaEngineTest, CachesSurviveAReloadInHostRamAndGiveTheSameText) {
+  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
+  const std::string turn2 = turn1 + " and then it runs far away into the woods";
+  CachingBackend cb;
+  ModelPtr model = cb.Load(TinyModelPath());
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
+  model.reset();  // a switch frees it: its cache goes to host RAM
+  EXPECT_GT(cb.backend->prompt_cache_bytes(), 0u);
+  model = cb.Load(TinyModelPath());
+  ASSERT_NE(model, nullptr);
+  const testutil::Outcome restored = testutil::Generate(*model, Greedy(turn2, 24));
+  ASSERT_TRUE(restored.status.ok());
+  EXPECT_GT(restored.stats.cached_tokens, 5);
+  EXPECT_TRUE(restored.stats.cache_from_host);
+  EXPECT_EQ(cb.backend->prompt_cache_bytes(), 0u) << "taken out while it is in the context";
+  ModelPtr cold = LoadOrFail(TinyModelPath(), 1024);
+  ASSERT_NE(cold, nullptr);
+  const testutil::Outcome uncached = testutil::Generate(*cold, Greedy(turn2, 24));
+  EXPECT_EQ(restored.text, uncached.text);
+}
+
+TEST(LlamaEngineTest, AChangedModelFileIsNeverServedFromTheHostCache) {
+  const std::string path = testutil::TempDir() + "/changing.gguf";
+  std::filesystem::copy_file(TinyModelPath(), path,
+                             std::filesystem::copy_options::overwrite_existing);
+  CachingBackend cb;
+  ModelPtr model = cb.Load(path);
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, Greedy(kPrompt, 8)).status.ok());
+  model.reset();
+  ASSERT_GT(cb.backend->prompt_cache_bytes(), 0u);
+  // A new file under the same name (as a user replacing a model would).
+  std::filesystem::remove(path);
+  std::filesystem::copy_file(TinyModelPath(), path);
+  model = cb.Load(path);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(cb.backend->prompt_cache_bytes(), 0u) << "the stale entries were dropped";
+  const testutil::Outcome r = testutil::Generate(*model, Greedy(kPrompt, 8));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.stats.cached_tokens, 0);
 }
 
 }  // namespace

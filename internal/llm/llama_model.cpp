@@ -1,6 +1,7 @@
 #include "internal/llm/llama_model.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "internal/llm/llama_log.h"
@@ -20,10 +21,13 @@ Status DecodeError(int32_t rc, const std::string& id) {
 
 }  // namespace
 
-LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx)
+LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx,
+                       std::shared_ptr<HostPromptCache> host_cache, ModelIdentity identity)
     : spec_(std::move(spec)),
       model_(std::move(model)),
       ctx_(std::move(ctx)),
+      host_cache_(std::move(host_cache)),
+      identity_(std::move(identity)),
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
@@ -38,9 +42,75 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx)
   prefill_take_.resize(seqs_.size());
   prefill_order_.reserve(seqs_.size());
   decode_cancels_.resize(seqs_.size());
+  if (host_cache_) host_cache_->InvalidateStale(identity_);  // the file may have changed
 }
 
-LlamaModel::~LlamaModel() = default;
+LlamaModel::~LlamaModel() { SaveToHost(); }
+
+void LlamaModel::SaveToHost() {
+  if (!host_cache_ || host_cache_->budget() == 0) return;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (q.active() || q.n_past() == 0) continue;
+    const auto seq = static_cast<llama_seq_id>(s);
+    CachedPrompt entry;
+    entry.model = identity_;
+    entry.tokens.assign(q.prompt().begin(), q.prompt().begin() + q.n_past());
+    entry.state.resize(llama_state_seq_get_size(ctx_.get(), seq));
+    if (entry.state.empty() || entry.bytes() > host_cache_->budget()) continue;
+    const size_t n =
+        llama_state_seq_get_data(ctx_.get(), entry.state.data(), entry.state.size(), seq);
+    if (n == 0) continue;
+    entry.state.resize(n);
+    host_cache_->Put(std::move(entry));
+  }
+}
+
+int LlamaModel::EmptiestIdle() const {
+  int best = -1;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (q.active()) continue;
+    const Sequence* b = best < 0 ? nullptr : &seqs_[static_cast<size_t>(best)];
+    if (b == nullptr || q.n_past() < b->n_past() ||
+        (q.n_past() == b->n_past() && q.last_used() < b->last_used())) {
+      best = static_cast<int>(s);
+    }
+  }
+  return best;
+}
+
+int LlamaModel::RestoreFromHost(const std::vector<llama_token>& tokens, int better_than,
+                                int* match) {
+  if (!host_cache_) return -1;
+  std::optional<CachedPrompt> entry =
+      host_cache_->TakeLongest(identity_, tokens, std::max(kMinReuse, better_than + 1), match);
+  if (!entry) return -1;
+  const int need = static_cast<int>(entry->tokens.size());
+  int target = EmptiestIdle();
+  while (target >= 0 &&
+         need > n_ctx_ - used_cells() + seqs_[static_cast<size_t>(target)].n_past() &&
+         EvictIdleCache()) {
+    target = EmptiestIdle();
+  }
+  const bool room =
+      target >= 0 && need <= n_ctx_ - used_cells() + seqs_[static_cast<size_t>(target)].n_past();
+  if (!room) {
+    host_cache_->Put(std::move(*entry));  // keep it for later
+    return -1;
+  }
+  const auto seq = static_cast<llama_seq_id>(target);
+  Sequence& q = seqs_[static_cast<size_t>(target)];
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
+  q.Evict();
+  // A refused state is dropped; the request just prefills.
+  if (llama_state_seq_set_data(ctx_.get(), entry->state.data(), entry->state.size(), seq) == 0) {
+    llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
+    return -1;
+  }
+  q.Restored(entry->tokens);
+  return target;
+}
 
 bool LlamaModel::AbortRequested(void* data) {
   auto* self = static_cast<LlamaModel*>(data);
@@ -62,7 +132,7 @@ void LlamaModel::ClearMemory() { llama_memory_clear(llama_get_memory(ctx_.get())
 
 int LlamaModel::used_cells() const {
   int n = 0;
-  for (const Sequence& s : seqs_) n += s.active() ? s.n_past() : 0;
+  for (const Sequence& s : seqs_) n += s.n_past();  // idle ones keep their cache
   return n;
 }
 
@@ -115,13 +185,57 @@ Result<PreparedPrompt> LlamaModel::Prepare(const GenerateParams& params) {
   return prepared;
 }
 
-void LlamaModel::Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
-                       const std::atomic<bool>& cancel, GenerateStats& stats) {
-  // Stale cells of an earlier occupant are dropped when it ends; this only
-  // guards against a slot reused after a failed decode.
-  llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
-  seqs_[static_cast<size_t>(seq)].Start(vocab_, std::move(prompt), params, sink, cancel, stats,
-                                        spec_.deliver_interval, started_++);
+void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& params,
+                       TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats) {
+  // The idle sequence whose kept cells share the longest prefix with the
+  // prompt, as llama-server picks its slot; else the emptiest, least
+  // recently used one.
+  int best = -1, best_match = -1;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (q.active()) continue;
+    int match = q.CommonPrefix(prompt.tokens);
+    if (match < kMinReuse) match = 0;  // a shared BOS alone is not worth a slot
+    const bool better = best < 0 || match > best_match ||
+                        (match == best_match && match == 0 &&
+                         (q.n_past() < seqs_[static_cast<size_t>(best)].n_past() ||
+                          (q.n_past() == seqs_[static_cast<size_t>(best)].n_past() &&
+                           q.last_used() < seqs_[static_cast<size_t>(best)].last_used())));
+    if (better) {
+      best = static_cast<int>(s);
+      best_match = match;
+    }
+  }
+  if (best < 0) return;  // the caller started more than max_sequences(): cannot happen
+  // A longer prefix saved in host RAM (from before a switch) beats the context's.
+  int host_match = 0;
+  const int restored = RestoreFromHost(prompt.tokens, best_match, &host_match);
+  if (restored >= 0) {
+    best = restored;
+    best_match = host_match;
+  }
+  // The last prompt token is decoded again even when all of it is cached:
+  // its logits choose the first token.
+  const int reused = std::max(0, std::min(best_match, static_cast<int>(prompt.tokens.size()) - 1));
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), best, reused, -1);
+  seqs_[static_cast<size_t>(best)].Start(vocab_, std::move(prompt), reused, params, sink, cancel,
+                                         stats, spec_.deliver_interval, started_++, handle);
+  stats.cache_from_host = restored >= 0 && reused > 0;
+}
+
+bool LlamaModel::EvictIdleCache() {
+  int victim = -1;
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    const Sequence& q = seqs_[s];
+    if (q.active() || q.n_past() == 0) continue;
+    if (victim < 0 || q.last_used() < seqs_[static_cast<size_t>(victim)].last_used()) {
+      victim = static_cast<int>(s);
+    }
+  }
+  if (victim < 0) return false;
+  llama_memory_seq_rm(llama_get_memory(ctx_.get()), victim, -1, -1);
+  seqs_[static_cast<size_t>(victim)].Evict();
+  return true;
 }
 
 void LlamaModel::AddToBatch(llama_token token, int pos, int seq, bool logits) {
@@ -136,6 +250,7 @@ void LlamaModel::AddToBatch(llama_token token, int pos, int seq, bool logits) {
 }
 
 bool LlamaModel::PreemptYoungest(int* n_gen) {
+  if (EvictIdleCache()) return true;  // a kept cache goes before running work
   int victim = -1;
   for (size_t s = 0; s < seqs_.size(); ++s) {
     const Sequence& q = seqs_[s];
@@ -185,6 +300,9 @@ int LlamaModel::BuildBatch() {
     Sequence& q = seqs_[static_cast<size_t>(s)];
     const int remaining = q.remaining_prompt();
     const int steps_left = (remaining + kPrefillChunk - 1) / kPrefillChunk;
+    while (remaining + n_gen * steps_left > free_cells && EvictIdleCache()) {
+      free_cells = n_ctx_ - used_cells() - n_gen;
+    }
     if (remaining + n_gen * steps_left > free_cells) break;  // waits, in order
     const int take = std::min(budget, remaining);
     const bool completes = take == remaining;
@@ -201,8 +319,13 @@ int LlamaModel::BuildBatch() {
 
 void LlamaModel::End(int seq, std::vector<SeqEnd>& ended) {
   Sequence& q = seqs_[static_cast<size_t>(seq)];
-  llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
-  ended.push_back({seq, q.status()});
+  // The cells stay (the next request may start with these tokens) unless
+  // the decode failed, when their contents are unknown.
+  if (!q.status().ok() && q.status().code() != Code::kCancelled) {
+    llama_memory_seq_rm(llama_get_memory(ctx_.get()), seq, -1, -1);
+    q.Evict();
+  }
+  ended.push_back({q.handle(), q.status()});
   q.Reset();
 }
 
@@ -240,6 +363,9 @@ void LlamaModel::Step(std::vector<SeqEnd>& ended) {
     for (size_t s = 0; s < seqs_.size(); ++s) {
       Sequence& q = seqs_[s];
       if (q.phase() != Sequence::Phase::kGenerate && prefill_take_[s] == 0) continue;
+      // Whatever this batch wrote for the sequence is not part of its cache.
+      llama_memory_seq_rm(llama_get_memory(ctx_.get()), static_cast<llama_seq_id>(s), q.n_past(),
+                          -1);
       q.Fail(failure);
       End(static_cast<int>(s), ended);
     }

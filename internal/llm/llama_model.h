@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "internal/llm/adapter.h"
+#include "internal/llm/host_prompt_cache.h"
 #include "internal/llm/sequence.h"
 
 namespace modeld::llm {
@@ -40,9 +41,14 @@ class LlamaModel : public Model {
   // Prompt tokens decoded per step, over all prefilling sequences: the most a
   // long prompt delays the other sequences' next tokens (one ubatch).
   static constexpr int kPrefillChunk = 512;
+  // The shortest cached prefix worth reusing (a lone BOS is not).
+  static constexpr int kMinReuse = 2;
 
-  // Takes ownership of `model` and of `ctx`, a context made from it.
-  LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx);
+  // Takes ownership of `model` and of `ctx`, a context made from it. When
+  // freed, it saves its sequences' kept caches into `host_cache` (may be
+  // null) under `identity`, and takes them back from there on demand.
+  LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx,
+             std::shared_ptr<HostPromptCache> host_cache = nullptr, ModelIdentity identity = {});
   ~LlamaModel() override;
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
@@ -52,7 +58,7 @@ class LlamaModel : public Model {
   int n_ctx() const override { return n_ctx_; }
   int used_cells() const override;
   Result<PreparedPrompt> Prepare(const GenerateParams& params) override;
-  void Start(int seq, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
+  void Start(int handle, PreparedPrompt prompt, const GenerateParams& params, TextSink& sink,
              const std::atomic<bool>& cancel, GenerateStats& stats) override;
   void Step(std::vector<SeqEnd>& ended) override;
   bool busy() const override;
@@ -70,9 +76,20 @@ class LlamaModel : public Model {
   Status BuildPrompt(const GenerateParams& params, std::vector<llama_token>& out);
   // Adds the step's tokens to batch_; returns how many.
   int BuildBatch();
-  // Frees the cells of the most recently started sequence that holds any;
-  // false when none does.
+  // Frees the cells of a finished sequence's kept cache (least recently
+  // used first), else of the most recently started running sequence; false
+  // when none holds any.
   bool PreemptYoungest(int* n_gen);
+  // Drops the least recently used kept cache; false when there is none.
+  bool EvictIdleCache();
+  // The idle sequence with the least kept, least recently used.
+  int EmptiestIdle() const;
+  // Restores the host cache's best entry for `tokens` into an idle sequence
+  // when it shares more than `better_than` tokens; -1 when none was
+  // restored (nothing suitable, no room, or llama.cpp refused the state).
+  int RestoreFromHost(const std::vector<llama_token>& tokens, int better_than, int* match);
+  // Saves every kept cache into the host cache (when the model is freed).
+  void SaveToHost();
   void AddToBatch(llama_token token, int pos, int seq, bool logits);
   // Ends sequence `seq` with its status and frees its cells.
   void End(int seq, std::vector<SeqEnd>& ended);
@@ -90,6 +107,8 @@ class LlamaModel : public Model {
   // more than a whole decode step of a small model. Freed after ctx_.
   ThreadpoolHandle threadpool_;
   ContextHandle ctx_;
+  const std::shared_ptr<HostPromptCache> host_cache_;  // may be null
+  const ModelIdentity identity_;
   const llama_vocab* vocab_;
   int n_ctx_;
   int n_batch_;

@@ -1,5 +1,6 @@
 #include "internal/llm/sequence.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace modeld::llm {
@@ -17,9 +18,22 @@ Sequence::Sequence() {
   pending_.reserve(size_t{16} * 1024);
 }
 
-void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, const GenerateParams& params,
-                     TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats,
-                     std::chrono::microseconds deliver_interval, uint64_t order) {
+int Sequence::CommonPrefix(const std::vector<llama_token>& tokens) const {
+  const size_t n = std::min(tokens.size(), static_cast<size_t>(n_past_));
+  size_t i = 0;
+  while (i < n && tokens[i] == prompt_[i]) ++i;
+  return static_cast<int>(i);
+}
+
+void Sequence::Restored(const std::vector<llama_token>& tokens) {
+  prompt_.assign(tokens.begin(), tokens.end());
+  n_past_ = static_cast<int>(tokens.size());
+}
+
+void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, int reused,
+                     const GenerateParams& params, TextSink& sink, const std::atomic<bool>& cancel,
+                     GenerateStats& stats, std::chrono::microseconds deliver_interval,
+                     uint64_t order, int handle) {
   vocab_ = vocab;
   params_ = &params;
   sink_ = &sink;
@@ -27,14 +41,15 @@ void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, const Gene
   stats_ = &stats;
   deliver_interval_ = deliver_interval;
   order_ = order;
+  handle_ = handle;
   status_ = Status::Ok();
   // Keep our buffer's capacity; take the prompt's tokens. Generated tokens
   // are appended (for a recompute after preemption) into reserved space.
   cells_ = prompt.cells;
   prompt_.reserve(static_cast<size_t>(cells_) + 1);
   prompt_.assign(prompt.tokens.begin(), prompt.tokens.end());
-  prefilled_ = 0;
-  n_past_ = 0;
+  prefilled_ = reused;
+  n_past_ = reused;
   next_ = LLAMA_TOKEN_NULL;
   stopped_ = false;
   resumed_ = false;
@@ -45,6 +60,7 @@ void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, const Gene
   pending_.clear();
   *stats_ = GenerateStats{};
   stats_->prompt_tokens = static_cast<int>(prompt_.size());
+  stats_->cached_tokens = reused;
   start_ = Clock::now();
   phase_ = Phase::kPrefill;
 }

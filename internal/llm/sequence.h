@@ -28,9 +28,23 @@ class Sequence {
 
   Sequence();
 
-  void Start(const llama_vocab* vocab, PreparedPrompt prompt, const GenerateParams& params,
-             TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats,
-             std::chrono::microseconds deliver_interval, uint64_t order);
+  // Starts a request whose first `reused` prompt tokens are already in this
+  // sequence's KV cells (CommonPrefix; the engine dropped the cells after
+  // them). `handle` is the caller's name for it.
+  void Start(const llama_vocab* vocab, PreparedPrompt prompt, int reused,
+             const GenerateParams& params, TextSink& sink, const std::atomic<bool>& cancel,
+             GenerateStats& stats, std::chrono::microseconds deliver_interval, uint64_t order,
+             int handle);
+  int handle() const { return handle_; }
+
+  // ---- the KV cache a finished request leaves behind
+  // How many leading `tokens` match tokens whose KV is in this sequence's cells.
+  int CommonPrefix(const std::vector<llama_token>& tokens) const;
+  // Its cells were dropped.
+  void Evict() { n_past_ = 0; }
+  // Its cells now hold `tokens`, restored from a saved state.
+  void Restored(const std::vector<llama_token>& tokens);
+  uint64_t last_used() const { return order_; }
 
   Phase phase() const { return phase_; }
   bool active() const { return phase_ != Phase::kIdle; }
@@ -69,7 +83,8 @@ class Sequence {
   // Ends the sequence with `status` (cancelled, or an engine error), handing
   // nothing more over. Idempotent for an idle sequence.
   void Fail(Status status);
-  // Back to idle; keeps the buffers.
+  // Back to idle; keeps the buffers, and the tokens of the first n_past()
+  // cells for a later request that starts with them.
   void Reset();
 
  private:
@@ -86,6 +101,7 @@ class Sequence {
   GenerateStats* stats_ = nullptr;
   std::chrono::microseconds deliver_interval_{0};
   uint64_t order_ = 0;
+  int handle_ = -1;
 
   Phase phase_ = Phase::kIdle;
   Status status_;

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kTopKeys = {"default_model", "models", "max_queue",
-                                                      "max_body_bytes", "parallel"};
+constexpr std::array<std::string_view, 6> kTopKeys = {
+    "default_model", "models", "max_queue", "max_body_bytes", "parallel", "prompt_cache_bytes"};
 constexpr std::array<std::string_view, 10> kEntryKeys = {
     "id",       "name",    "path",         "quant",         "family",
     "ctx_size", "threads", "n_gpu_layers", "chat_template", "parallel"};
@@ -84,6 +84,11 @@ class Parser {
     }
     reg_.max_queue_ = static_cast<int>(max_queue);
     if (Status s = reader_.ReadInt(top, "", "max_body_bytes", 1, INT64_MAX, &reg_.max_body_bytes_);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s =
+            reader_.ReadInt(top, "", "prompt_cache_bytes", 0, INT64_MAX, &reg_.prompt_cache_bytes_);
         !s.ok()) {
       return s;
     }

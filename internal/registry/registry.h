@@ -32,6 +32,7 @@ struct ModelEntry {
 inline constexpr int kDefaultMaxQueue = 64;
 inline constexpr int kDefaultParallel = 4;  // as llama-server's default slots
 inline constexpr int kMaxParallel = 64;
+inline constexpr int64_t kDefaultPromptCacheBytes = int64_t{1} << 30;  // 1 GiB
 inline constexpr int64_t kDefaultMaxBodyBytes = 1 << 20;
 
 // A validated registry. Immutable after construction, so safe to read from
@@ -66,6 +67,9 @@ class Registry {
   int64_t max_body_bytes() const { return max_body_bytes_; }
   // Top-level `parallel`: the default for entries that set none (default 4).
   int parallel() const { return parallel_; }
+  // Top-level `prompt_cache_bytes`: host RAM for KV caches kept across model
+  // switches (default 1 GiB; 0 turns it off).
+  int64_t prompt_cache_bytes() const { return prompt_cache_bytes_; }
 
   // The file name the registry was loaded from, as given.
   const std::string& file() const { return file_; }
@@ -80,6 +84,7 @@ class Registry {
   int max_queue_ = kDefaultMaxQueue;
   int64_t max_body_bytes_ = kDefaultMaxBodyBytes;
   int parallel_ = kDefaultParallel;
+  int64_t prompt_cache_bytes_ = kDefaultPromptCacheBytes;
 };
 
 }  // namespace modeld::registry

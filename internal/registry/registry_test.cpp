@@ -111,7 +111,7 @@ const InvalidCase kInvalid[] = {
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",
      "cfg.yaml:2: port: unknown key; valid keys are default_model, models, max_queue, "
-     "max_body_bytes, parallel"},
+     "max_body_bytes, parallel, prompt_cache_bytes"},
     {"parallel_zero",
      "models:\n  - {id: a, name: A, path: a, quant: f16, family: l, parallel: 0}\n",
      "cfg.yaml:2: models[0].parallel: expected a positive integer, got \"0\""},
@@ -220,6 +220,19 @@ TEST(RegistryTest, NoDefaultModelAndExplicitLimits) {
   EXPECT_EQ(r->default_model(), "");
   EXPECT_EQ(r->max_body_bytes(), 4096);
   EXPECT_EQ(r->max_queue(), 1);
+}
+
+TEST(RegistryTest, PromptCacheBytesDefaultsToOneGiBAndAcceptsZero) {
+  Result<Registry> r = ParseText("models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->prompt_cache_bytes(), int64_t{1} << 30);
+  r = ParseText(
+      "prompt_cache_bytes: 0\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->prompt_cache_bytes(), 0);
+  r = ParseText(
+      "prompt_cache_bytes: -1\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  EXPECT_FALSE(r.ok());
 }
 
 TEST(RegistryTest, ParallelDefaultsToTopLevelThenFour) {
