@@ -454,5 +454,68 @@ TEST(LlamaEngineTest, AChangedModelFileIsNeverServedFromTheHostCache) {
   EXPECT_EQ(r.stats.cached_tokens, 0);
 }
 
+// A request cancelled while its cache is being restored (the flag is set
+// before Start returns) ends cancelled at the next step, and the restored
+// cells still serve the next request.
+TEST(LlamaEngineTest, ACancelDuringARestoreLosesNothing) {
+  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
+  const std::string turn2 = turn1 + " and then it runs far away into the woods";
+  CachingBackend cb;
+  ModelPtr model = cb.Load(TinyModelPath());
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
+  model.reset();
+  model = cb.Load(TinyModelPath());
+  ASSERT_NE(model, nullptr);
+  GenerateParams p = Greedy(turn2, 8);
+  Result<PreparedPrompt> prompt = model->Prepare(p);
+  ASSERT_TRUE(prompt.ok());
+  CollectingSink sink;
+  std::atomic<bool> cancel{true};  // the client left while the state was restored
+  GenerateStats stats;
+  model->Start(0, std::move(prompt).value(), p, sink, cancel, stats);
+  EXPECT_TRUE(stats.cache_from_host);
+  std::vector<SeqEnd> ended;
+  model->Step(ended);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].status.code(), Code::kCancelled);
+  EXPECT_EQ(sink.started.load(), 0);
+  const testutil::Outcome next = testutil::Generate(*model, Greedy(turn2, 8));
+  ASSERT_TRUE(next.status.ok());
+  EXPECT_GT(next.stats.cached_tokens, 5) << "the restored cells were kept";
+  EXPECT_FALSE(next.stats.cache_from_host);
+}
+
+// A switch right after a restore (the request cancelled, the model freed)
+// saves the restored cache back to host RAM, where the next load finds it.
+TEST(LlamaEngineTest, ASwitchDuringARestoreSavesTheCacheAgain) {
+  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
+  const std::string turn2 = turn1 + " and then it runs far away into the woods";
+  CachingBackend cb;
+  ModelPtr model = cb.Load(TinyModelPath());
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
+  model.reset();
+  const uint64_t saved = cb.backend->prompt_cache_bytes();
+  ASSERT_GT(saved, 0u);
+  model = cb.Load(TinyModelPath());
+  GenerateParams p = Greedy(turn2, 8);
+  CollectingSink sink;
+  std::atomic<bool> cancel{false};
+  GenerateStats stats;
+  model->Start(0, model->Prepare(p).value(), p, sink, cancel, stats);
+  EXPECT_TRUE(stats.cache_from_host);
+  cancel = true;  // the switch cancels it; the worker steps it out, then frees
+  std::vector<SeqEnd> ended;
+  while (ended.empty()) model->Step(ended);
+  model.reset();
+  EXPECT_GT(cb.backend->prompt_cache_bytes(), 0u);
+  model = cb.Load(TinyModelPath());
+  const testutil::Outcome back = testutil::Generate(*model, Greedy(turn2, 8));
+  ASSERT_TRUE(back.status.ok());
+  EXPECT_TRUE(back.stats.cache_from_host);
+  EXPECT_GT(back.stats.cached_tokens, 5);
+}
+
 }  // namespace
 }  // namespace modeld::llm
