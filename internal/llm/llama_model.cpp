@@ -189,23 +189,17 @@ void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& 
                        TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats) {
   // The idle sequence whose kept cells share the longest prefix with the
   // prompt, as llama-server picks its slot; else the emptiest, least
-  // recently used one.
-  int best = -1, best_match = -1;
+  // recently used one. A shared BOS alone is not worth a slot.
+  int best = -1, best_match = 0;
   for (size_t s = 0; s < seqs_.size(); ++s) {
-    const Sequence& q = seqs_[s];
-    if (q.active()) continue;
-    int match = q.CommonPrefix(prompt.tokens);
-    if (match < kMinReuse) match = 0;  // a shared BOS alone is not worth a slot
-    const bool better = best < 0 || match > best_match ||
-                        (match == best_match && match == 0 &&
-                         (q.n_past() < seqs_[static_cast<size_t>(best)].n_past() ||
-                          (q.n_past() == seqs_[static_cast<size_t>(best)].n_past() &&
-                           q.last_used() < seqs_[static_cast<size_t>(best)].last_used())));
-    if (better) {
+    if (seqs_[s].active()) continue;
+    const int match = seqs_[s].CommonPrefix(prompt.tokens);
+    if (match >= kMinReuse && match > best_match) {
       best = static_cast<int>(s);
       best_match = match;
     }
   }
+  if (best < 0) best = EmptiestIdle();
   if (best < 0) return;  // the caller started more than max_sequences(): cannot happen
   // A longer prefix saved in host RAM (from before a switch) beats the context's.
   int host_match = 0;
@@ -213,6 +207,9 @@ void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& 
   if (restored >= 0) {
     best = restored;
     best_match = host_match;
+  } else {
+    // A failed attempt may have dropped caches, this one's among them.
+    best_match = std::min(best_match, seqs_[static_cast<size_t>(best)].CommonPrefix(prompt.tokens));
   }
   // The last prompt token is decoded again even when all of it is cached:
   // its logits choose the first token.
