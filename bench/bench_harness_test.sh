@@ -4,7 +4,8 @@
 # No speed assertions. It does not need llama.cpp's tools: it runs with
 # --no-llama-tools and checks that llama-bench, llama-server and the router
 # are marked missing with a reason, while modeld, the floor probe and the
-# serving-path benchmark measured (concurrency: modeld at 1 and 2 clients).
+# serving-path benchmark measured (concurrency: modeld at 1 and 2 clients;
+# chat: modeld with and without switches, 3 turns, cached_tokens each turn).
 # It also checks latest.md and latest.png; the chart needs gnuplot (Debian
 # gnuplot-nox, installed by scripts/setup.sh), so without gnuplot the test
 # fails at once.  Usage: bench_harness_test.sh BUILD_DIR
@@ -26,7 +27,7 @@ shopt -s nullglob
 results=("$tmp"/2*.json)
 ((${#results[@]} == 1)) || { echo "expected one results JSON, got ${#results[@]}" >&2; exit 1; }
 python3 "$root/bench/check_results.py" "${results[0]}" \
-  --expect-ok modeld-sse,modeld-ndjson,modeld,floor \
+  --expect-ok modeld-sse,modeld-ndjson,modeld,modeld-switch,floor \
   --expect-missing llama-server,llama-bench,llama-server-router
 python3 - "${results[0]}" <<'PY'
 import json, sys
@@ -40,7 +41,14 @@ cc = doc["scenarios"]["concurrency"]["tiny"]
 assert sorted(cc["levels"]) == ["1", "2"], list(cc["levels"])
 burst = cc["levels"]["2"]["contenders"]["modeld"]["details"][0]
 assert burst["tokens"] == 2 * cc["tokens"] and len(burst["streams"]) == 2, burst
-print("bench_harness: pertoken, memory and concurrency fields present")
+ch = doc["scenarios"]["chat"]["tiny"]
+assert sorted(ch["turns"]) == ["1", "2", "3"], list(ch["turns"])
+for name in ("modeld", "modeld-switch"):
+    for k in ("1", "2", "3"):
+        cached = ch["cached_tokens"][name][k]
+        assert cached and all(isinstance(v, int) for v in cached), (name, k, cached)
+assert ch["switch"]["modeld_switch_back_ms"]["3"]["median"] is not None, ch["switch"]
+print("bench_harness: pertoken, memory, concurrency and chat fields present")
 PY
 for f in latest.md latest.png; do
   [[ -s "$tmp/$f" ]] || { echo "bench_harness: FAIL: $f was not written" >&2; exit 1; }

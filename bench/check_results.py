@@ -26,6 +26,10 @@ def contender_entries(doc):
         for n, level in (block.get("levels") or {}).items():
             for name, entry in (level.get("contenders") or {}).items():
                 yield f"concurrency/{mid}/{n}/{name}", name, entry
+    for mid, block in (doc["scenarios"].get("chat") or {}).items():
+        for k, turn in (block.get("turns") or {}).items():
+            for name, entry in (turn.get("contenders") or {}).items():
+                yield f"chat/{mid}/{k}/{name}", name, entry
 
 
 def main():

@@ -3,16 +3,20 @@
 # `make bench` and `make bench-quick` call this after `make build`.
 #
 #   scripts/bench.sh [--quick]
-#                    [--scenario decode,ttft,switch,memory,pertoken,concurrency]
+#                    [--scenario decode,ttft,switch,memory,pertoken,concurrency,chat]
 #                    [--models tiny,small,1b] [--reps N] [--tokens N]
 #                    [--memory-switches N] [--clients 1,2,4,8]
-#                    [--concurrency-tokens N] [--out DIR] [--wait-quiet MINUTES]
-#                    [--no-llama-tools] [--no-setup] [--keep-workdir]
+#                    [--concurrency-tokens N] [--chat-turns N] [--out DIR]
+#                    [--wait-quiet MINUTES] [--no-llama-tools] [--no-setup]
+#                    [--keep-workdir]
 #
-# Scenarios (default: all): decode, ttft, switch, memory, pertoken, and
+# Scenarios (default: all): decode, ttft, switch, memory, pertoken,
 # concurrency (1, 2, 4, 8 clients at once on small and 1b, 128 tokens each,
 # OpenAI chat streaming; modeld `parallel: 8` vs llama-server -np 8 -kvu;
-# quick: tiny, 1 and 2 clients, 16 tokens). bench/README.md has the details.
+# quick: tiny, 1 and 2 clients, 16 tokens), and chat (an 8-turn conversation
+# on small and 1b with the prompt cache, TTFT per turn: modeld vs
+# llama-server -np 1, and both with a request for tiny between turns, the
+# latter in router mode; quick: tiny, 3 turns). bench/README.md has the details.
 #
 # It builds nothing twice: llama-bench and llama-server come from
 # `scripts/setup.sh --tools` (cached beside the llama.cpp libraries), modeld
@@ -41,10 +45,10 @@ while (($#)); do
     --no-llama-tools) llama_tools=0; shift ;;
     --models) models="$2"; pass+=("$1" "$2"); shift 2 ;;
     --quick) quick=1; pass+=("$1"); shift ;;
-    --scenario|--reps|--tokens|--memory-switches|--wait-quiet|--clients|--concurrency-tokens)
+    --scenario|--reps|--tokens|--memory-switches|--wait-quiet|--clients|--concurrency-tokens|--chat-turns)
       pass+=("$1" "$2"); shift 2 ;;
     --keep-workdir) pass+=("$1"); shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -82,6 +82,38 @@ def openai_chat(port, model, prompt, max_tokens, gate=None):
             "max_gap_ms": max(gaps) * 1e3 if gaps else None}
 
 
+def chat_turn(port, model, messages, max_tokens):
+    """One turn of a conversation: POST /v1/chat/completions streamed with
+    the whole history, greedy with a fixed seed, `cache_prompt: true`
+    (llama-server's prompt cache, its default, said explicitly; modeld
+    ignores the field and always reuses its cache). Returns the details with
+    the reply text as streamed (for the next turn's history) and the server's
+    `usage.prompt_tokens_details.cached_tokens` (None when not reported)."""
+    body = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0,
+            "seed": 1, "stream": True, "stream_options": {"include_usage": True},
+            "cache_prompt": True}
+    r = client.stream(port, "/v1/chat/completions", body, client.MARKERS["chat"])
+    if r.error:
+        raise MeasureError(r.error)
+    name, final = client.final_event(r, "chat")
+    if name != "done":
+        raise MeasureError(f"HTTP {r.status}, final {name}: {json.dumps(final)[:300]}")
+    if r.t_first is None:
+        raise MeasureError(f"no content chunk ({final['usage'].get('completion_tokens')} tokens)")
+    reply = []
+    for _, data in client.sse_events(r.body):
+        for choice in data.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if isinstance(text, str):
+                reply.append(text)
+    usage = final["usage"]
+    return {"ttft_ms": r.ttft_ms, "total_ms": (r.t_end - r.t_send) * 1e3,
+            "prompt_tokens": usage.get("prompt_tokens"),
+            "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
+            "completion_tokens": usage.get("completion_tokens"), "events": r.token_events,
+            "reply": "".join(reply)}
+
+
 def llama_bench(binary, model_path, threads, n_prompt, n_gen, timeout=900):
     """One llama-bench run (-r 1, its own warm-up): tokens/s and ms."""
     argv = [binary, "-m", model_path, "-t", str(threads), "-p", str(n_prompt),

@@ -33,6 +33,15 @@ CONCURRENCY_TOKENS = 128
 CONCURRENCY_TOKENS_QUICK = 16
 CONCURRENCY_MODELS = ["small", "1b"]   # when --models is not given (quick: tiny)
 CONCURRENCY_MAX_REPS = 3               # each round is already N streams
+# Chat (issue 10): an N-turn conversation over the OpenAI chat API with the
+# prompt cache; turns (full / quick), words per user message, reply tokens.
+CHAT_TURNS = 8
+CHAT_TURNS_QUICK = 3
+CHAT_USER_WORDS = 80
+CHAT_REPLY_TOKENS = 24
+CHAT_MODELS = ["small", "1b"]          # when --models is not given (quick: tiny)
+CHAT_MAX_REPS = 3                      # each round is already N turns per contender
+CHAT_WARMUP_TURNS = 2                  # the unrecorded warm-up conversation
 
 # Presets in size order; switches cycle between neighbours.
 PRESET_ORDER = ["tiny", "small", "1b"]
@@ -53,9 +62,12 @@ class Bench:
         self.concurrency_tokens = args.concurrency_tokens or (
             CONCURRENCY_TOKENS_QUICK if args.quick else CONCURRENCY_TOKENS)
         self.concurrency_reps = min(self.reps, CONCURRENCY_MAX_REPS)
+        self.chat_turns = args.chat_turns or (CHAT_TURNS_QUICK if args.quick else CHAT_TURNS)
+        self.chat_reps = min(self.reps, CHAT_MAX_REPS)
         self.models_given = args.models is not None
         self.pause_s = 0.2
         self.models = {}       # id -> absolute path, in preset order
+        self.extra_models = {}  # id -> path: files only chat switches to (never measured)
         self.tools = {}        # name -> path
         self.missing = {}      # name -> why it cannot run
 
@@ -89,3 +101,21 @@ class Bench:
         if self.models_given or self.quick:
             return ids
         return [m for m in ids if m in CONCURRENCY_MODELS] or ids
+
+    def chat_models(self):
+        """The models the chat scenario converses with: those asked for with
+        --models, else small and 1b (tiny in the quick profile)."""
+        ids = self.measured_models()
+        if self.models_given or self.quick:
+            return ids
+        return [m for m in ids if m in CHAT_MODELS] or ids
+
+    def model_path(self, mid):
+        return self.models.get(mid) or self.extra_models.get(mid)
+
+    def chat_other(self, mid):
+        """The model chat's in-between request goes to (forcing a switch away
+        and back): tiny, or for tiny its twin tiny-b (else small); None when
+        no such file is here."""
+        cands = ["tiny"] if mid != "tiny" else ["tiny-b", "small"]
+        return next((c for c in cands if self.model_path(c)), None)

@@ -12,14 +12,14 @@ import tempfile
 import time
 
 from harness import machine, report_chart, report_md, schema, targets
-from harness import (scenario_concurrency, scenario_pertoken, scenario_switch,
-                     scenario_throughput)
-from harness.context import Bench
+from harness import (scenario_chat, scenario_concurrency, scenario_pertoken,
+                     scenario_switch, scenario_throughput)
+from harness.context import CHAT_REPLY_TOKENS, CHAT_USER_WORDS, Bench
 from harness.contenders import MeasureError, modeld_infer, probe_count_tokens
 from harness.procs import ServerError, start_modeld, write_modeld_config
 from harness.util import CpuMeter, loadavg, log, wait_quiet
 
-SCENARIOS = ["decode", "ttft", "switch", "memory", "pertoken", "concurrency"]
+SCENARIOS = ["decode", "ttft", "switch", "memory", "pertoken", "concurrency", "chat"]
 NOISY_LOAD = 1.5        # a 1-minute load average above this makes numbers unreliable
 NOISY_FOREIGN = 0.10    # so does other processes using more than 10% of the CPUs
 
@@ -47,6 +47,8 @@ def parse_args(argv):
                    help="concurrency: comma list of clients at once (default 1,2,4,8; quick: 1,2)")
     p.add_argument("--concurrency-tokens", type=int,
                    help="concurrency: tokens per client (default 128; quick: 16)")
+    p.add_argument("--chat-turns", type=int,
+                   help="chat: turns of the conversation (default 8; quick: 3)")
     p.add_argument("--out", required=True, help="results folder")
     p.add_argument("--root", required=True, help="repository root")
     p.add_argument("--modeld", required=True)
@@ -63,6 +65,8 @@ def parse_args(argv):
     bad = [s for s in a.scenarios if s not in SCENARIOS]
     if bad:
         p.error(f"unknown scenario(s) {bad}; choose from {SCENARIOS}")
+    if a.chat_turns is not None and a.chat_turns < 1:
+        p.error("--chat-turns must be at least 1")
     a.model_ids = [m for m in (a.models or ("tiny" if a.quick else "tiny,small,1b")).split(",") if m]
     return a
 
@@ -88,6 +92,12 @@ def setup(b, a):
             b.models[mid] = path
         elif mid in a.model_ids:
             sys.exit(f"bench: model file {path} is missing (scripts/models.sh generates it)")
+    if "chat" in a.scenarios:
+        # chat's in-between request goes to tiny (tiny-b for tiny), measured or not
+        for mid in ("tiny", "tiny-b"):
+            path = os.path.abspath(os.path.join(a.models_dir, f"{mid}.gguf"))
+            if mid not in b.models and os.path.isfile(path):
+                b.extra_models[mid] = path
 
 
 def make_token_counter(b, modeld):
@@ -115,7 +125,8 @@ def run_scenarios(b, a):
                  ("memory", lambda: {"memory": scenario_switch.run_memory(b)}),
                  ("pertoken", lambda: {"pertoken": scenario_pertoken.run(
                      b, results.get("decode"))}),
-                 ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)})]
+                 ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)}),
+                 ("chat", lambda: {"chat": scenario_chat.run(b)})]
         for name, fn in steps:
             wanted = ["decode", "ttft"] if name == "throughput" else [name]
             if not set(wanted) & set(a.scenarios):
@@ -160,10 +171,15 @@ def main(argv=None):
                       "concurrency": {"clients": b.clients, "tokens": b.concurrency_tokens,
                                       "reps": b.concurrency_reps,
                                       "models": b.concurrency_models()},
+                      "chat": {"turns": b.chat_turns, "reps": b.chat_reps,
+                               "models": b.chat_models(), "reply_tokens": CHAT_REPLY_TOKENS,
+                               "user_words": CHAT_USER_WORDS,
+                               "other_models": {mid: b.chat_other(mid)
+                                                for mid in b.chat_models()}},
                       "argv": sys.argv[1:]},
            "machine": machine.machine(), "llama_cpp": machine.llama_pin(b.root),
            "modeld": {**machine.modeld_commit(b.root), "binary": a.modeld},
-           "models": machine.model_files(b.models), "tools": dict(b.tools)}
+           "models": machine.model_files({**b.models, **b.extra_models}), "tools": dict(b.tools)}
     meter = CpuMeter()
     try:
         results, noise = run_scenarios(b, a)

@@ -142,11 +142,11 @@ def start_llama_server(binary, model_path, threads, ctx, workdir, tag, slots=1):
     return srv
 
 
-def start_router(binary, models_dir, threads, ctx, workdir):
+def start_router(binary, models_dir, threads, ctx, workdir, logname="router.log"):
     port = free_port()
     argv = [binary, "--models-dir", models_dir, "--models-max", "1", "--port", str(port)]
     argv += llama_server_args(threads, ctx)
-    srv = Server("llama-server-router", argv, os.path.join(workdir, "router.log"))
+    srv = Server("llama-server-router", argv, os.path.join(workdir, logname))
     srv.port = port
     try:
         srv.wait_http_ok("/health", 60)

@@ -1,5 +1,7 @@
 """bench/results/latest.md: the summary table the README shows."""
 
+import statistics
+
 from harness.context import TTFT_PROMPT_TOKENS
 
 
@@ -155,11 +157,54 @@ def _concurrency(res):
                 "ITL p50 modeld / server", "ITL p99 modeld / server"], rows)
 
 
+def _median_int(vals):
+    vals = [v for v in vals or [] if v is not None]
+    return "–" if not vals else f"{statistics.median(vals):.0f}"
+
+
+def _chat(res):
+    first = next(iter(res.values()))
+    lines = [f"### Chat: one conversation, {first['turns_n']} turns (OpenAI chat streaming, "
+             f"{first['user_words']}-word user messages, {first['reply_tokens']}-token "
+             "replies; TTFT per turn, ms, lower is better)", "",
+             f"Median (min–max) over {first['rounds']} round(s), a new conversation each. "
+             "Each turn sends the whole history. modeld keeps the prompt cache; llama-server "
+             "`-np 1` with `cache_prompt`. *Switches*: a 1-token request for another model "
+             "between turns, to modeld and to llama-server's router (`--models-max 1`). "
+             "*cached* = the server's `usage.prompt_tokens_details.cached_tokens` (median).",
+             ""]
+    for mid, c in res.items():
+        rows = []
+        for k, tb in c["turns"].items():
+            e, r = tb["contenders"], tb["ratios"]
+            ct, pt = c["cached_tokens"], c["prompt_tokens"]
+            rows.append([k, _median_int(pt.get("modeld", {}).get(k)),
+                         cell(e["modeld"]), _median_int(ct.get("modeld", {}).get(k)),
+                         cell(e["llama-server"]), _median_int(ct.get("llama-server", {}).get(k)),
+                         cell(e["modeld-switch"]),
+                         _median_int(ct.get("modeld-switch", {}).get(k)),
+                         cell(e["llama-server-router"]),
+                         ratio_cell(r["modeld/llama-server"]),
+                         ratio_cell(r["llama-server-router/modeld-switch"])])
+        lines += [f"**{mid}** (switches to {c['other_model'] or '–'}):", ""]
+        lines += _table(["turn", "prompt tokens", "modeld", "cached", "llama-server (1 slot)",
+                         "cached", "modeld, switches", "cached", "router, switches",
+                         "modeld / server", "router / modeld (switches)"], rows)
+        sw, last = c["switch"], str(c["turns_n"])
+        back = sw["modeld_switch_back_ms"].get(last, {}).get("median")
+        lines += ["", f"Between turns, 1-token request for {c['other_model'] or '–'}: TTFT "
+                      f"modeld {num(sw['modeld_between_ttft_ms']['median'], ' ms')} (its switch "
+                      f"away {num(sw['modeld_between_switch_ms']['median'], ' ms')}), router "
+                      f"{num(sw['router_between_ttft_ms']['median'], ' ms')}. modeld's switch "
+                      f"back inside turn {last}: {num(back, ' ms')}.", ""]
+    return lines[:-1]
+
+
 def _targets(rows):
     body = [[r["scenario"], r["subject"], r["metric"], r["target"],
              "–" if r["value"] is None else num(r["value"]),
              "–" if r["met"] is None else ("yes" if r["met"] else "**no**")] for r in rows]
-    return ["### Targets (issues 4 and 9)", ""] + _table(
+    return ["### Targets (issues 4, 9 and 10)", ""] + _table(
         ["scenario", "subject", "metric", "target", "measured", "met"], body)
 
 
@@ -183,7 +228,7 @@ def render(doc, json_name, chart_path):
         lines += _targets(doc["targets"]) + [""]
     for key, fn in (("decode", _decode), ("ttft", _ttft), ("switch", _switch),
                     ("memory", _memory), ("pertoken", _pertoken),
-                    ("concurrency", _concurrency)):
+                    ("concurrency", _concurrency), ("chat", _chat)):
         if res.get(key):
             lines += fn(res[key]) + [""]
     notes = [f"¹ n/a: {why}." for why in doc["contenders_missing"].values()]

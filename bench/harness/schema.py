@@ -24,6 +24,7 @@ CONTENDERS = {
     "ttft": ("modeld", "llama-server", "llama-bench-pp"),
     "switch": ("modeld", "llama-server-router", "floor"),
     "concurrency": ("modeld", "llama-server"),
+    "chat": ("modeld", "llama-server", "modeld-switch", "llama-server-router"),
 }
 LATENCY = ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms")
 
@@ -99,6 +100,46 @@ def _concurrency(res, config, problems, expect_ok):
                 problems.append(f"{where}: ratios modeld/llama-server incomplete")
 
 
+def _chat(res, config, problems, expect_ok):
+    """Every model and turn, the four contenders, per-turn ratios; modeld's
+    cached_tokens on every turn it measured."""
+    want = config.get("chat") or {}
+    for f in ("turns", "reps", "models", "reply_tokens", "user_words", "other_models"):
+        if f not in want:
+            problems.append(f"config.chat.{f} missing")
+    for mid in want.get("models", []):
+        block = res.get(mid)
+        if not isinstance(block, dict) or not isinstance(block.get("turns"), dict):
+            problems.append(f"chat: model {mid} absent or without turns")
+            continue
+        for f in ("turns_n", "reply_tokens", "user_words", "other_model", "cached_tokens",
+                  "prompt_tokens", "switch"):
+            if f not in block:
+                problems.append(f"chat/{mid}.{f} missing")
+        sw = block.get("switch") or {}
+        if not isinstance(sw.get("modeld_switch_back_ms"), dict):
+            problems.append(f"chat/{mid}: switch.modeld_switch_back_ms missing")
+        for k in range(1, want.get("turns", 0) + 1):
+            where = f"chat/{mid}/{k}"
+            tb = block["turns"].get(str(k))
+            if tb is None:
+                problems.append(f"{where}: turn absent")
+                continue
+            _contenders(where, tb, CONTENDERS["chat"], problems, expect_ok)
+            for f in ("modeld/llama-server", "modeld-switch/modeld",
+                      "llama-server-router/modeld-switch"):
+                if f not in (tb.get("ratios") or {}):
+                    problems.append(f"{where}: ratio {f} missing")
+            for name in ("modeld", "modeld-switch"):
+                e = (tb.get("contenders") or {}).get(name) or {}
+                if e.get("status") != "ok":
+                    continue
+                if any(not isinstance(d.get("cached_tokens"), Number) for d in e["details"]):
+                    problems.append(f"{where}/{name}: a turn without cached_tokens")
+                if name == "modeld-switch" and str(k) not in sw.get("modeld_switch_back_ms", {}):
+                    problems.append(f"{where}: no switch-back time")
+
+
 def validate(doc, expect_ok_names=()):
     problems = []
 
@@ -142,6 +183,8 @@ def validate(doc, expect_ok_names=()):
             problems.append(f"memory: switches failed: {mem['errors'][:3]}")
     if "concurrency" in sc:
         _concurrency(sc["concurrency"], doc["config"], problems, expect_ok)
+    if "chat" in sc:
+        _chat(sc["chat"], doc["config"], problems, expect_ok)
     if "pertoken" in sc:
         for f in ("allocations", "instructions", "end_to_end"):
             if f not in sc["pertoken"]:

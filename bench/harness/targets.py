@@ -6,6 +6,9 @@ from harness.context import TTFT_PROMPT_TOKENS
 RSS_GROWTH_LIMIT_KB = 5 * 1024
 CONCURRENCY_TOK_S_MIN = 1.0     # modeld / llama-server aggregate tok/s, every level
 CONCURRENCY_TTFT_P50_MAX = 1.1  # modeld / llama-server TTFT p50, every level
+CHAT_SERVER_MAX = 1.1    # modeld / llama-server (1 slot) TTFT of the last turn
+CHAT_SWITCH_SLACK = 1.2  # with switches: last-turn TTFT <= switch + this x no-switch TTFT
+CHAT_ROUTER_MIN = 3      # router / modeld last-turn TTFT, both with switches
 
 
 def _row(scenario, subject, metric, target, value, met):
@@ -64,9 +67,39 @@ def evaluate(results):
             rows.append(_row("concurrency", subject, "modeld / llama-server TTFT p50",
                              f"<= {CONCURRENCY_TTFT_P50_MAX}", v,
                              v is not None and v <= CONCURRENCY_TTFT_P50_MAX))
+    rows += _chat(results.get("chat") or {})
     alloc = ((results.get("pertoken") or {}).get("allocations") or {})
     if alloc.get("status") == "ok":
         v = alloc["max_allocs_per_token"]
         rows.append(_row("pertoken", "SSE/ndjson serving path", "heap allocations per token",
                          "0", v, v == 0))
+    return rows
+
+
+def _chat(chat):
+    """The last turn's TTFT (turn 8 in the full profile), medians over the
+    rounds. The switch time is the one modeld spent switching back to the
+    conversation's model inside that turn's request (scenario_chat.py)."""
+    rows = []
+    for mid, c in chat.items():
+        last = str(c["turns_n"])
+        block = c["turns"][last]
+        med = {k: e["median"] for k, e in block["contenders"].items()}
+        v = block["ratios"]["modeld/llama-server"]
+        rows.append(_row("chat", f"{mid}, turn {last}",
+                         "modeld / llama-server (1 slot) TTFT", f"<= {CHAT_SERVER_MAX}", v,
+                         v is not None and v <= CHAT_SERVER_MAX))
+        sw = c["switch"]["modeld_switch_back_ms"][last]["median"]
+        plain, switching = med["modeld"], med["modeld-switch"]
+        limit = None if sw is None or plain is None else sw + CHAT_SWITCH_SLACK * plain
+        v = None if limit is None else switching
+        target = "<= switch back + 1.2 × no-switch TTFT" if limit is None else \
+            f"<= {limit:.0f} (switch back {sw:.0f} + {CHAT_SWITCH_SLACK} × {plain:.0f})"
+        rows.append(_row("chat", f"{mid}, turn {last}, switches between turns",
+                         "modeld TTFT with switches (ms)", target, v,
+                         v is not None and v <= limit))
+        v = block["ratios"]["llama-server-router/modeld-switch"]
+        rows.append(_row("chat", f"{mid}, turn {last}, switches between turns",
+                         "router TTFT / modeld TTFT", f">= {CHAT_ROUTER_MIN}", v,
+                         v is not None and v >= CHAT_ROUTER_MIN))
     return rows
