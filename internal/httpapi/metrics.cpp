@@ -111,6 +111,10 @@ void Metrics::OnSwitch(const manager::SwitchReport& r) {
   if (r.outcome != "ok") return;  // durations of completed loads only
   Observe(load_seconds_, kLoadBuckets, r.to, r.load_ms / 1000.0);
   Observe(switch_seconds_, kLoadBuckets, r.to, (r.load_ms + r.warmup_ms) / 1000.0);
+  Observe(phase_free_seconds_, kLoadBuckets, r.to, r.free_ms / 1000.0);
+  Observe(phase_model_seconds_, kLoadBuckets, r.to, r.model_ms / 1000.0);
+  Observe(phase_context_seconds_, kLoadBuckets, r.to, r.context_ms / 1000.0);
+  Observe(phase_warmup_seconds_, kLoadBuckets, r.to, r.warmup_ms / 1000.0);
 }
 
 void Metrics::OnStateChange(ModelState state, const std::string& model) {
@@ -237,6 +241,17 @@ std::string Metrics::Render() const {
   RenderHistograms(out, "modeld_switch_duration_seconds",
                    "Time from starting a load or switch until ready (load + warm-up), by model.",
                    switch_seconds_);
+  RenderHistograms(out, "modeld_switch_free_seconds",
+                   "Switch phase: freeing the old model and context, by the model loaded next.",
+                   phase_free_seconds_);
+  RenderHistograms(out, "modeld_switch_model_load_seconds",
+                   "Switch phase: reading the model file (tensors, repacking, vocabulary).",
+                   phase_model_seconds_);
+  RenderHistograms(out, "modeld_switch_context_seconds",
+                   "Switch phase: creating the context (KV cache, compute graphs).",
+                   phase_context_seconds_);
+  RenderHistograms(out, "modeld_switch_warmup_seconds", "Switch phase: the one-token warm-up.",
+                   phase_warmup_seconds_);
 
   AppendFamily(out, "modeld_queue_depth", "gauge",
                "Requests waiting for admission (same as modeld_num_requests_waiting).");

@@ -82,6 +82,10 @@ class Metrics final : public manager::Observer, public RequestObserver {
   std::array<uint64_t, 4> cancellations_{};                   // GUARDED_BY(mu_); by CancelReason
   HistogramsByModel load_seconds_;                            // GUARDED_BY(mu_)
   HistogramsByModel switch_seconds_;                          // GUARDED_BY(mu_)
+  HistogramsByModel phase_free_seconds_;                      // GUARDED_BY(mu_)
+  HistogramsByModel phase_model_seconds_;                     // GUARDED_BY(mu_)
+  HistogramsByModel phase_context_seconds_;                   // GUARDED_BY(mu_)
+  HistogramsByModel phase_warmup_seconds_;                    // GUARDED_BY(mu_)
   HistogramsByModel ttft_seconds_;                            // GUARDED_BY(mu_)
   manager::ModelState state_ = manager::ModelState::kEmpty;   // GUARDED_BY(mu_)
   std::string state_model_;                                   // GUARDED_BY(mu_)

@@ -89,7 +89,11 @@ TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
                              "modeld_prompt_cache_hits_total counter",
                              "modeld_prompt_cache_misses_total counter",
                              "modeld_prompt_tokens_cached_total counter",
-                             "modeld_prompt_cache_bytes gauge"}) {
+                             "modeld_prompt_cache_bytes gauge",
+                             "modeld_switch_free_seconds histogram",
+                             "modeld_switch_model_load_seconds histogram",
+                             "modeld_switch_context_seconds histogram",
+                             "modeld_switch_warmup_seconds histogram"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   auto s = Parse(text);
@@ -204,6 +208,21 @@ TEST(MetricsTest, SwitchesFeedLoadAndSwitchHistograms) {
   EXPECT_EQ(s.at("modeld_switch_duration_seconds_bucket{model=\"small\",le=\"2.5\"}"), 1);
   EXPECT_EQ(s.at("modeld_switch_duration_seconds_bucket{model=\"small\",le=\"1\"}"), 0);
   EXPECT_EQ(s.count("modeld_load_duration_seconds_count{model=\"broken\"}"), 0u);
+}
+
+TEST(MetricsTest, EverySwitchPhaseHasItsHistogram) {
+  Metrics m;
+  manager::SwitchReport r{"tiny", "small", 300, 40, "ok", ""};
+  r.free_ms = 10;
+  r.model_ms = 200;
+  r.context_ms = 100;
+  m.OnSwitch(r);
+  auto s = Parse(m.Render());
+  EXPECT_DOUBLE_EQ(s.at("modeld_switch_free_seconds_sum{model=\"small\"}"), 0.01);
+  EXPECT_DOUBLE_EQ(s.at("modeld_switch_model_load_seconds_sum{model=\"small\"}"), 0.2);
+  EXPECT_DOUBLE_EQ(s.at("modeld_switch_context_seconds_sum{model=\"small\"}"), 0.1);
+  EXPECT_DOUBLE_EQ(s.at("modeld_switch_warmup_seconds_sum{model=\"small\"}"), 0.04);
+  EXPECT_EQ(s.at("modeld_switch_model_load_seconds_count{model=\"small\"}"), 1);
 }
 
 TEST(MetricsTest, CancellationsQueueDepthAndEscaping) {

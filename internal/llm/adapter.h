@@ -38,6 +38,10 @@ struct LoadSpec {
 struct LoadControl {
   std::atomic<bool> abort{false};     // set to stop a load at its next progress report
   std::atomic<float> progress{0.0f};  // 0..1, written by the loader
+  // Phases of a completed Load, written by the loader before it returns
+  // (read by its caller afterwards).
+  double model_ms = 0;    // reading the file: tensors, repacking, vocabulary
+  double context_ms = 0;  // creating the context: KV cache, compute graphs
 };
 
 struct ChatMessage {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +41,11 @@ Status CheckReadable(const std::string& path) {
   }
   std::fclose(f);
   return Status::Ok();
+}
+
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 // The registry id plus what tells one version of the file from another.
@@ -99,7 +105,9 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   mp.load_mode = LLAMA_LOAD_MODE_MMAP;
   mp.progress_callback = &OnProgress;
   mp.progress_callback_user_data = &control;
+  const auto model_start = std::chrono::steady_clock::now();
   LlamaModel::ModelHandle model(llama_model_load_from_file(spec.path.c_str(), mp));
+  control.model_ms = MsSince(model_start);
   if (control.abort.load(std::memory_order_relaxed)) return Status::Cancelled("load aborted");
   if (model == nullptr) {
     return Status::LoadFailed("failed to load model '" + spec.id + "' from " + spec.path + ": " +
@@ -127,7 +135,9 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
+  const auto context_start = std::chrono::steady_clock::now();
   LlamaModel::ContextHandle ctx(llama_init_from_model(model.get(), cp));
+  control.context_ms = MsSince(context_start);
   if (ctx == nullptr) {
     return Status::LoadFailed("failed to create a context of " + std::to_string(n_ctx) +
                               " tokens for model '" + spec.id + "': " + Reason(capture));

@@ -17,6 +17,9 @@ void LogObserver::OnSwitch(const SwitchReport& r) {
       {"to", r.to},
       {"load_ms", Round3(r.load_ms)},
       {"warmup_ms", Round3(r.warmup_ms)},
+      {"free_ms", Round3(r.free_ms)},
+      {"model_ms", Round3(r.model_ms)},
+      {"context_ms", Round3(r.context_ms)},
       {"outcome", r.outcome}};
   if (!r.error.empty()) fields["error"] = r.error;
   if (r.outcome == "failed") {

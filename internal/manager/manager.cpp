@@ -265,6 +265,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
     model_loaded_cells_ = 0;
     kv_cells_used_ = 0;
   }
+  const auto freed = Clock::now();
   Result<llm::ModelPtr> loaded = backend_.Load(spec, *control);
   const auto t1 = Clock::now();
   Status status = loaded.status();
@@ -285,7 +286,10 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   loading_.clear();
   load_control_.reset();
-  SwitchReport report{from, to, MsSince(t0, t1), MsSince(t1, t2), "ok", ""};
+  SwitchReport report{from, to, MsSince(freed, t1), MsSince(t1, t2), "ok", ""};
+  report.free_ms = MsSince(t0, freed);
+  report.model_ms = control->model_ms;
+  report.context_ms = control->context_ms;
   if (status.ok()) {
     model_ = std::move(fresh);
     admission_.Reset(model_->max_sequences());

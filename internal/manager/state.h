@@ -43,10 +43,13 @@ struct Snapshot {
 struct SwitchReport {
   std::string from;  // empty when nothing was loaded
   std::string to;
-  double load_ms = 0;
+  double load_ms = 0;  // model_ms + context_ms
   double warmup_ms = 0;
   std::string outcome;  // "ok", "failed" or "aborted"
   std::string error;
+  double free_ms = 0;     // freeing the old model and context
+  double model_ms = 0;    // reading the file: tensors, repacking, vocabulary
+  double context_ms = 0;  // creating the context: KV cache, compute graphs
 };
 
 }  // namespace modeld::manager

@@ -83,11 +83,17 @@ TEST_F(LogsTest, SwitchLineHasFromToTimesAndOutcome) {
   ASSERT_TRUE(line.has_value());
   EXPECT_EQ(Str(*line, "from"), "tiny");
   EXPECT_EQ(Str(*line, "outcome"), "ok");
-  for (const char* k : {"load_ms", "warmup_ms"}) {
+  for (const char* k : {"load_ms", "warmup_ms", "free_ms", "model_ms", "context_ms"}) {
     ASSERT_TRUE(line->contains(k) && (*line)[k].is_number()) << k << *line;
     EXPECT_GE((*line)[k].get<double>(), 0.0);
   }
   EXPECT_GT((*line)["load_ms"].get<double>(), 0.0);
+  EXPECT_GT((*line)["model_ms"].get<double>(), 0.0);
+  EXPECT_GT((*line)["context_ms"].get<double>(), 0.0);
+  // The load is its two phases (each rounded to a microsecond).
+  EXPECT_LE((*line)["model_ms"].get<double>() + (*line)["context_ms"].get<double>(),
+            (*line)["load_ms"].get<double>() + 0.01)
+      << *line;
   // "error" only says something on a failed load (see load_failure_test).
   EXPECT_TRUE(!line->contains("error") || (*line)["error"].is_null() || Str(*line, "error").empty())
       << *line;
