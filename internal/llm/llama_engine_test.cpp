@@ -2,15 +2,12 @@
 #include <llama.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "internal/llm/llama_backend.h"
 #include "internal/llm/llama_model.h"
 #include "internal/llm/llama_test_util.h"
 #include "internal/llm/utf8_stream.h"
@@ -220,62 +217,6 @@ TEST(LlamaEngineTest, ARequestMayUseTheWholeContext) {
   EXPECT_EQ(stats.prompt_tokens + stats.completion_tokens - 1, 256);
 }
 
-// ---- prompt cache: a finished request's cells serve the next one's prefix
-
-TEST(LlamaEngineTest, CachedAndUncachedGreedyRunsGiveTheSameText) {
-  ModelPtr warm = LoadOrFail(TinyModelPath(), 1024);
-  ModelPtr cold = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(warm, nullptr);
-  ASSERT_NE(cold, nullptr);
-  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
-  const std::string turn2 = turn1 + " and then it runs far away into the woods";
-  ASSERT_TRUE(testutil::Generate(*warm, Greedy(turn1, 8)).status.ok());
-  const testutil::Outcome cached = testutil::Generate(*warm, Greedy(turn2, 32));
-  const testutil::Outcome uncached = testutil::Generate(*cold, Greedy(turn2, 32));
-  ASSERT_TRUE(cached.status.ok());
-  ASSERT_TRUE(uncached.status.ok());
-  EXPECT_GT(cached.stats.cached_tokens, 5);
-  EXPECT_LT(cached.stats.cached_tokens, cached.stats.prompt_tokens);
-  EXPECT_EQ(uncached.stats.cached_tokens, 0);
-  EXPECT_EQ(cached.text, uncached.text);
-  EXPECT_EQ(cached.stats.completion_tokens, 32);
-}
-
-TEST(LlamaEngineTest, AWholeCachedPromptDecodesOnlyItsLastToken) {
-  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(model, nullptr);
-  const testutil::Outcome first = testutil::Generate(*model, Greedy(kPrompt, 16));
-  const testutil::Outcome again = testutil::Generate(*model, Greedy(kPrompt, 16));
-  ASSERT_TRUE(again.status.ok());
-  EXPECT_EQ(first.stats.cached_tokens, 0);
-  EXPECT_EQ(again.stats.cached_tokens, again.stats.prompt_tokens - 1);
-  EXPECT_EQ(again.text, first.text);
-}
-
-TEST(LlamaEngineTest, AnUnrelatedPromptReusesNothing) {
-  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(testutil::Generate(*model, Greedy(kPrompt, 8)).status.ok());
-  const testutil::Outcome other = testutil::Generate(*model, Greedy("zebra crossing", 8));
-  ASSERT_TRUE(other.status.ok());
-  EXPECT_EQ(other.stats.cached_tokens, 0);
-}
-
-// With several kept caches, the request goes to the one sharing its
-// longest prefix.
-TEST(LlamaEngineTest, TheLongestMatchingCacheIsChosen) {
-  ModelPtr model = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(model, nullptr);
-  std::vector<std::unique_ptr<SeqRun>> runs;
-  runs.push_back(MakeRun("one conversation about apples and pears", 4));
-  runs.push_back(MakeRun("another conversation about boats", 4));
-  RunAll(*model, runs);
-  const testutil::Outcome next =
-      testutil::Generate(*model, Greedy("another conversation about boats and the sea", 4));
-  ASSERT_TRUE(next.status.ok());
-  EXPECT_GE(next.stats.cached_tokens, runs[1]->stats.prompt_tokens - 1);
-}
-
 // Two sequences that together need more cells than the context has: the
 // younger gives its cells back when the cache is full and is recomputed
 // later. Both complete in full; neither fails because of the other.
@@ -392,129 +333,6 @@ TEST(LlamaEngineTest, StepsAddNoAllocationsPerTokenToLlamaCpps) {
   std::printf("3 sequences: llama.cpp allocates %.2f times per token per sequence\n",
               static_cast<double>(bare) / (3 * (kLong - kShort)));
   EXPECT_EQ(ours, bare);
-}
-
-// ---- the host-RAM cache: a freed model's caches come back on its next load
-
-struct CachingBackend {
-  BackendPtr backend = LlamaBackend::Create(1, 64 << 20);
-  ModelPtr Load(const std::string& path) {
-    LoadSpec spec;
-    spec.id = "cached-model";
-    spec.path = path;
-    spec.ctx_size = 1024;
-    spec.deliver_interval = std::chrono::microseconds(0);
-    LoadControl control;
-    Result<ModelPtr> m = backend->Load(spec, control);
-    EXPECT_TRUE(m.ok()) << m.status().message();
-    return m.ok() ? std::move(m).value() : nullptr;
-  }
-};
-
-TEST(LlamaEngineTest, CachesSurviveAReloadInHostRamAndGiveTheSameText) {
-  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
-  const std::string turn2 = turn1 + " and then it runs far away into the woods";
-  CachingBackend cb;
-  ModelPtr model = cb.Load(TinyModelPath());
-  ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
-  model.reset();  // a switch frees it: its cache goes to host RAM
-  EXPECT_GT(cb.backend->prompt_cache_bytes(), 0u);
-  model = cb.Load(TinyModelPath());
-  ASSERT_NE(model, nullptr);
-  const testutil::Outcome restored = testutil::Generate(*model, Greedy(turn2, 24));
-  ASSERT_TRUE(restored.status.ok());
-  EXPECT_GT(restored.stats.cached_tokens, 5);
-  EXPECT_TRUE(restored.stats.cache_from_host);
-  EXPECT_EQ(cb.backend->prompt_cache_bytes(), 0u) << "taken out while it is in the context";
-  ModelPtr cold = LoadOrFail(TinyModelPath(), 1024);
-  ASSERT_NE(cold, nullptr);
-  const testutil::Outcome uncached = testutil::Generate(*cold, Greedy(turn2, 24));
-  EXPECT_EQ(restored.text, uncached.text);
-}
-
-TEST(LlamaEngineTest, AChangedModelFileIsNeverServedFromTheHostCache) {
-  const std::string path = testutil::TempDir() + "/changing.gguf";
-  std::filesystem::copy_file(TinyModelPath(), path,
-                             std::filesystem::copy_options::overwrite_existing);
-  CachingBackend cb;
-  ModelPtr model = cb.Load(path);
-  ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(testutil::Generate(*model, Greedy(kPrompt, 8)).status.ok());
-  model.reset();
-  ASSERT_GT(cb.backend->prompt_cache_bytes(), 0u);
-  // A new file under the same name (as a user replacing a model would).
-  std::filesystem::remove(path);
-  std::filesystem::copy_file(TinyModelPath(), path);
-  model = cb.Load(path);
-  ASSERT_NE(model, nullptr);
-  EXPECT_EQ(cb.backend->prompt_cache_bytes(), 0u) << "the stale entries were dropped";
-  const testutil::Outcome r = testutil::Generate(*model, Greedy(kPrompt, 8));
-  ASSERT_TRUE(r.status.ok());
-  EXPECT_EQ(r.stats.cached_tokens, 0);
-}
-
-// A request cancelled while its cache is being restored (the flag is set
-// before Start returns) ends cancelled at the next step, and the restored
-// cells still serve the next request.
-TEST(LlamaEngineTest, ACancelDuringARestoreLosesNothing) {
-  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
-  const std::string turn2 = turn1 + " and then it runs far away into the woods";
-  CachingBackend cb;
-  ModelPtr model = cb.Load(TinyModelPath());
-  ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
-  model.reset();
-  model = cb.Load(TinyModelPath());
-  ASSERT_NE(model, nullptr);
-  GenerateParams p = Greedy(turn2, 8);
-  Result<PreparedPrompt> prompt = model->Prepare(p);
-  ASSERT_TRUE(prompt.ok());
-  CollectingSink sink;
-  std::atomic<bool> cancel{true};  // the client left while the state was restored
-  GenerateStats stats;
-  model->Start(0, std::move(prompt).value(), p, sink, cancel, stats);
-  EXPECT_TRUE(stats.cache_from_host);
-  std::vector<SeqEnd> ended;
-  model->Step(ended);
-  ASSERT_EQ(ended.size(), 1u);
-  EXPECT_EQ(ended[0].status.code(), Code::kCancelled);
-  EXPECT_EQ(sink.started.load(), 0);
-  const testutil::Outcome next = testutil::Generate(*model, Greedy(turn2, 8));
-  ASSERT_TRUE(next.status.ok());
-  EXPECT_GT(next.stats.cached_tokens, 5) << "the restored cells were kept";
-  EXPECT_FALSE(next.stats.cache_from_host);
-}
-
-// A switch right after a restore (the request cancelled, the model freed)
-// saves the restored cache back to host RAM, where the next load finds it.
-TEST(LlamaEngineTest, ASwitchDuringARestoreSavesTheCacheAgain) {
-  const std::string turn1 = "the quick brown fox jumps over the lazy dog";
-  const std::string turn2 = turn1 + " and then it runs far away into the woods";
-  CachingBackend cb;
-  ModelPtr model = cb.Load(TinyModelPath());
-  ASSERT_NE(model, nullptr);
-  ASSERT_TRUE(testutil::Generate(*model, Greedy(turn1, 8)).status.ok());
-  model.reset();
-  const uint64_t saved = cb.backend->prompt_cache_bytes();
-  ASSERT_GT(saved, 0u);
-  model = cb.Load(TinyModelPath());
-  GenerateParams p = Greedy(turn2, 8);
-  CollectingSink sink;
-  std::atomic<bool> cancel{false};
-  GenerateStats stats;
-  model->Start(0, model->Prepare(p).value(), p, sink, cancel, stats);
-  EXPECT_TRUE(stats.cache_from_host);
-  cancel = true;  // the switch cancels it; the worker steps it out, then frees
-  std::vector<SeqEnd> ended;
-  while (ended.empty()) model->Step(ended);
-  model.reset();
-  EXPECT_GT(cb.backend->prompt_cache_bytes(), 0u);
-  model = cb.Load(TinyModelPath());
-  const testutil::Outcome back = testutil::Generate(*model, Greedy(turn2, 8));
-  ASSERT_TRUE(back.status.ok());
-  EXPECT_TRUE(back.stats.cache_from_host);
-  EXPECT_GT(back.stats.cached_tokens, 5);
 }
 
 }  // namespace

@@ -66,7 +66,6 @@ struct FakeState {
   int total_generates = 0;        // GUARDED_BY(mu)
   int running_generates = 0;      // GUARDED_BY(mu)
   int max_running_generates = 0;  // GUARDED_BY(mu)
-  int max_cells_in_use = 0;       // GUARDED_BY(mu); most cells reserved by running sequences
   int slot_violations = 0;        // GUARDED_BY(mu); Start into a busy or unknown slot
 
   // Token gate: when enabled each token consumes one permit.
@@ -161,7 +160,6 @@ class FakeModel final : public llm::Model {
     ++state_->running_generates;
     state_->max_running_generates =
         std::max(state_->max_running_generates, state_->running_generates);
-    state_->max_cells_in_use = std::max(state_->max_cells_in_use, ReservedCells() + prompt.cells);
     Seq& q = seqs_[static_cast<size_t>(seq)];
     q = Seq{};
     q.active = true;
@@ -169,7 +167,6 @@ class FakeModel final : public llm::Model {
     q.sink = &sink;
     q.cancel = &cancel;
     q.stats = &stats;
-    q.cells = prompt.cells;
     q.start = FakeClock::now();
     stats = {};
     stats.prompt_tokens = static_cast<int>(prompt.tokens.size());
@@ -219,7 +216,6 @@ class FakeModel final : public llm::Model {
     llm::TextSink* sink = nullptr;
     const std::atomic<bool>* cancel = nullptr;
     llm::GenerateStats* stats = nullptr;
-    int cells = 0;
     int emitted = 0;
     std::string pending;
     FakeClock::time_point start{};
@@ -232,11 +228,6 @@ class FakeModel final : public llm::Model {
   int Active() const {
     int n = 0;
     for (const Seq& q : seqs_) n += q.active ? 1 : 0;
-    return n;
-  }
-  int ReservedCells() const {
-    int n = 0;
-    for (const Seq& q : seqs_) n += q.active ? q.cells : 0;
     return n;
   }
   void End(size_t s, Status status, std::vector<llm::SeqEnd>& ended) {
@@ -372,9 +363,6 @@ class FakeBackend final : public llm::Backend {
   }
   int max_running_generates() const {
     return Read([](FakeState& s) { return s.max_running_generates; });
-  }
-  int max_cells_in_use() const {
-    return Read([](FakeState& s) { return s.max_cells_in_use; });
   }
   int slot_violations() const {
     return Read([](FakeState& s) { return s.slot_violations; });

@@ -212,7 +212,6 @@ class ManagerFixture : public ::testing::Test {
     EXPECT_EQ(backend_.max_live_at_load(), 0);
     EXPECT_LE(backend_.max_running_generates(), kWideParallel);
     EXPECT_EQ(backend_.slot_violations(), 0);
-    EXPECT_LE(backend_.max_cells_in_use(), 4096);
     EXPECT_EQ(backend_.live_models(), 0);
     // Every accepted request got exactly one outcome.
     EXPECT_EQ(observer_.finishes(), observer_.submits());
