@@ -43,6 +43,7 @@ std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg
     spec.n_gpu_layers = m.n_gpu_layers;
     spec.parallel = m.parallel;
     spec.chat_template = m.chat_template;
+    spec.repack = m.repack;
     specs.push_back(std::move(spec));
   }
   return specs;
@@ -103,8 +104,9 @@ int main(int argc, char** argv) {
     if (!m.exists) log::Warn("model file missing", {{"model", m.id}, {"path", m.path}});
   }
 
-  auto backend = modeld::llm::LlamaBackend::Create(
-      flags.threads, static_cast<uint64_t>(reg->prompt_cache_bytes()));
+  auto backend = modeld::llm::LlamaBackend::Create(flags.threads,
+                                                   static_cast<uint64_t>(reg->prompt_cache_bytes()),
+                                                   static_cast<uint64_t>(reg->standby_bytes()));
   modeld::manager::LogObserver log_observer;
   modeld::httpapi::Metrics metrics;
   modeld::manager::MultiObserver observer({&log_observer, &metrics});
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
         snap.kv_cells > 0 ? static_cast<double>(snap.kv_cells_used) / snap.kv_cells : 0.0;
     live.preemptions = snap.preemptions;
     live.prompt_cache_bytes = backend->prompt_cache_bytes();
+    live.standby_bytes = snap.standby_bytes;
+    live.standby_models = snap.standby.size();
     return live;
   });
 

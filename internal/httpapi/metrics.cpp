@@ -109,6 +109,7 @@ void Metrics::OnSwitch(const manager::SwitchReport& r) {
   std::lock_guard lock(mu_);
   ++switches_[r.outcome];
   if (r.outcome != "ok") return;  // durations of completed loads only
+  if (r.from_standby) ++standby_hits_;
   Observe(load_seconds_, kLoadBuckets, r.to, r.load_ms / 1000.0);
   Observe(switch_seconds_, kLoadBuckets, r.to, (r.load_ms + r.warmup_ms) / 1000.0);
   Observe(phase_free_seconds_, kLoadBuckets, r.to, r.free_ms / 1000.0);
@@ -218,6 +219,13 @@ std::string Metrics::Render() const {
   AppendFamily(out, "modeld_prompt_cache_bytes", "gauge",
                "Bytes of KV state kept in host RAM across model switches.");
   AppendSample(out, "modeld_prompt_cache_bytes", "", "", live.prompt_cache_bytes);
+  AppendFamily(out, "modeld_standby_bytes", "gauge",
+               "Bytes of switched-out models' weights kept loaded (counted against "
+               "standby_bytes).");
+  AppendSample(out, "modeld_standby_bytes", "", "", live.standby_bytes);
+  AppendFamily(out, "modeld_standby_models", "gauge",
+               "Switched-out models whose weights are kept loaded.");
+  AppendSample(out, "modeld_standby_models", "", "", live.standby_models);
   AppendFamily(out, "modeld_generated_tokens_total", "counter", "Tokens generated, by model.");
   AppendByModel(out, "modeld_generated_tokens_total", generated_tokens_);
 
@@ -235,6 +243,9 @@ std::string Metrics::Render() const {
   for (const auto& [outcome, n] : switches_) {
     AppendSample(out, "modeld_switches_total", "outcome", outcome, n);
   }
+  AppendFamily(out, "modeld_standby_hits_total", "counter",
+               "Completed switches whose weights came from standby (no file read).");
+  AppendSample(out, "modeld_standby_hits_total", "", "", standby_hits_);
   RenderHistograms(out, "modeld_load_duration_seconds",
                    "Time to read a model and create its context, by model (completed loads).",
                    load_seconds_);

@@ -48,6 +48,8 @@ class Metrics final : public manager::Observer, public RequestObserver {
     double kv_usage = 0;  // fraction (0..1) of the loaded model's KV cells in use
     int64_t preemptions = 0;
     uint64_t prompt_cache_bytes = 0;  // the host-RAM prompt cache
+    uint64_t standby_bytes = 0;       // weights of switched-out models kept loaded
+    uint64_t standby_models = 0;
   };
   void SetLiveSource(std::function<Live()> source) { live_ = std::move(source); }
 
@@ -79,18 +81,19 @@ class Metrics final : public manager::Observer, public RequestObserver {
   uint64_t prompt_cache_misses_ = 0;                          // GUARDED_BY(mu_)
   std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
-  std::array<uint64_t, 4> cancellations_{};                   // GUARDED_BY(mu_); by CancelReason
-  HistogramsByModel load_seconds_;                            // GUARDED_BY(mu_)
-  HistogramsByModel switch_seconds_;                          // GUARDED_BY(mu_)
-  HistogramsByModel phase_free_seconds_;                      // GUARDED_BY(mu_)
-  HistogramsByModel phase_model_seconds_;                     // GUARDED_BY(mu_)
-  HistogramsByModel phase_context_seconds_;                   // GUARDED_BY(mu_)
-  HistogramsByModel phase_warmup_seconds_;                    // GUARDED_BY(mu_)
-  HistogramsByModel ttft_seconds_;                            // GUARDED_BY(mu_)
-  manager::ModelState state_ = manager::ModelState::kEmpty;   // GUARDED_BY(mu_)
-  std::string state_model_;                                   // GUARDED_BY(mu_)
-  size_t queue_depth_ = 0;                                    // GUARDED_BY(mu_)
-  size_t running_ = 0;                                        // GUARDED_BY(mu_)
+  uint64_t standby_hits_ = 0;  // GUARDED_BY(mu_); completed switches that read no file
+  std::array<uint64_t, 4> cancellations_{};                  // GUARDED_BY(mu_); by CancelReason
+  HistogramsByModel load_seconds_;                           // GUARDED_BY(mu_)
+  HistogramsByModel switch_seconds_;                         // GUARDED_BY(mu_)
+  HistogramsByModel phase_free_seconds_;                     // GUARDED_BY(mu_)
+  HistogramsByModel phase_model_seconds_;                    // GUARDED_BY(mu_)
+  HistogramsByModel phase_context_seconds_;                  // GUARDED_BY(mu_)
+  HistogramsByModel phase_warmup_seconds_;                   // GUARDED_BY(mu_)
+  HistogramsByModel ttft_seconds_;                           // GUARDED_BY(mu_)
+  manager::ModelState state_ = manager::ModelState::kEmpty;  // GUARDED_BY(mu_)
+  std::string state_model_;                                  // GUARDED_BY(mu_)
+  size_t queue_depth_ = 0;                                   // GUARDED_BY(mu_)
+  size_t running_ = 0;                                       // GUARDED_BY(mu_)
   std::function<Live()> live_;  // constant once serving; called without mu_
   int64_t inflight_ = 0;        // GUARDED_BY(mu_)
 };

@@ -1,5 +1,6 @@
 #include "internal/httpapi/native_api.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "internal/httpapi/connection.h"
@@ -48,6 +49,8 @@ void Models(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
       state = "ready";
     } else if (m.id == s.target) {
       state = s.state == manager::ModelState::kFailed ? "failed" : "loading";
+    } else if (std::find(s.standby.begin(), s.standby.end(), m.id) != s.standby.end()) {
+      state = "standby";  // weights loaded, no context: a switch back skips the file
     }
     models.push_back({{"id", m.id},
                       {"name", m.name},

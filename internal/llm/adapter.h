@@ -28,6 +28,7 @@ struct LoadSpec {
   // shared by all of them (a unified cache), so one request may use them all.
   int parallel = 4;
   std::string chat_template;  // overrides the GGUF template when non-empty
+  bool repack = true;         // llama.cpp's use_extra_bufts: repacked weights for the CPU
   // Streamed text is handed to a sink at most once per this interval (the
   // first batch goes at once). Not a registry key: tests set 0 to get one
   // hand-over per token, whatever the machine's speed.
@@ -40,8 +41,15 @@ struct LoadControl {
   std::atomic<float> progress{0.0f};  // 0..1, written by the loader
   // Phases of a completed Load, written by the loader before it returns
   // (read by its caller afterwards).
-  double model_ms = 0;    // reading the file: tensors, repacking, vocabulary
-  double context_ms = 0;  // creating the context: KV cache, compute graphs
+  double model_ms = 0;        // reading the file: tensors, repacking, vocabulary
+  double context_ms = 0;      // creating the context: KV cache, compute graphs
+  bool from_standby = false;  // the weights came from standby, not the file
+};
+
+// A switched-out model whose weights stay loaded.
+struct StandbyModel {
+  std::string id;
+  uint64_t bytes = 0;  // what it counts against the standby budget
 };
 
 struct ChatMessage {
@@ -180,6 +188,10 @@ class Backend {
   virtual Result<ModelPtr> Load(const LoadSpec& spec, LoadControl& control) = 0;
   // Bytes held by the host-RAM prompt cache (KV state kept across switches).
   virtual uint64_t prompt_cache_bytes() const { return 0; }
+  // Switched-out models whose weights stay loaded, least recently used
+  // first, and the bytes they count against the standby budget.
+  virtual std::vector<StandbyModel> standby() const { return {}; }
+  virtual uint64_t standby_bytes() const { return 0; }
 };
 using BackendPtr = std::unique_ptr<Backend>;
 

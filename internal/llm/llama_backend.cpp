@@ -16,6 +16,7 @@
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_model.h"
 #include "internal/log/log.h"
+#include "internal/platform/resident_memory.h"
 
 namespace modeld::llm {
 namespace {
@@ -74,9 +75,23 @@ std::string Reason(const LlamaErrorCapture& capture) {
   return reason.empty() ? "llama.cpp gave no reason" : reason;
 }
 
+// The weights' identity: the file as it is now, loaded the way `spec` says.
+WeightsKey KeyOf(const LoadSpec& spec, const ModelIdentity& file) {
+  WeightsKey k;
+  k.path = spec.path;
+  k.device = file.device;
+  k.inode = file.inode;
+  k.size = file.size;
+  k.mtime_ns = file.mtime_ns;
+  k.n_gpu_layers = spec.n_gpu_layers;
+  k.repack = spec.repack;
+  return k;
+}
+
 }  // namespace
 
-BackendPtr LlamaBackend::Create(int default_threads, uint64_t prompt_cache_bytes) {
+BackendPtr LlamaBackend::Create(int default_threads, uint64_t prompt_cache_bytes,
+                                uint64_t standby_bytes) {
   static std::once_flag once;
   std::call_once(once, [] {
     InstallLlamaLog();  // first, so initialization messages are routed too
@@ -85,29 +100,24 @@ BackendPtr LlamaBackend::Create(int default_threads, uint64_t prompt_cache_bytes
   if (default_threads <= 0) {
     default_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   }
-  return BackendPtr(new LlamaBackend(default_threads, prompt_cache_bytes));
+  return BackendPtr(new LlamaBackend(default_threads, prompt_cache_bytes, standby_bytes));
 }
 
-Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
-  std::lock_guard<std::mutex> lock(load_mu_);
-  // The manager frees the previous model before it loads the next one. Give
-  // the freed heap back to the OS now: without this, RSS crept up ~6 MB over
-  // 100 switches (fragmented arenas; bench/results, memory scenario).
-  malloc_trim(0);
-  control.progress.store(0.0f, std::memory_order_relaxed);
-  if (Status st = CheckReadable(spec.path); !st.ok()) return st;
-  const ModelIdentity identity = IdentityOf(spec);
-  if (spec.ctx_size < 0) return Status::LoadFailed("ctx_size must not be negative");
-
+Result<LlamaBackend::Weights> LlamaBackend::LoadWeights(const LoadSpec& spec,
+                                                        LoadControl& control) {
   LlamaErrorCapture capture;
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = spec.n_gpu_layers;
+  mp.use_extra_bufts = spec.repack;
   mp.load_mode = LLAMA_LOAD_MODE_MMAP;
   mp.progress_callback = &OnProgress;
   mp.progress_callback_user_data = &control;
-  const auto model_start = std::chrono::steady_clock::now();
-  LlamaModel::ModelHandle model(llama_model_load_from_file(spec.path.c_str(), mp));
-  control.model_ms = MsSince(model_start);
+  const platform::ResidentMemory before = platform::ReadResidentMemory();
+  const auto start = std::chrono::steady_clock::now();
+  LlamaModel::ModelHandle model(llama_model_load_from_file(spec.path.c_str(), mp),
+                                LlamaModel::ModelDeleter{});
+  control.model_ms = MsSince(start);
+  const platform::ResidentMemory after = platform::ReadResidentMemory();
   if (control.abort.load(std::memory_order_relaxed)) return Status::Cancelled("load aborted");
   if (model == nullptr) {
     return Status::LoadFailed("failed to load model '" + spec.id + "' from " + spec.path + ": " +
@@ -116,8 +126,21 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   if (llama_model_has_encoder(model.get())) {
     return Status::LoadFailed("model '" + spec.id + "' is an encoder model; not supported");
   }
+  // What the weights hold in RAM, measured: repacked copies, the vocabulary
+  // and other heap (anonymous) plus the mapped file pages, at least the
+  // tensors' size. Loads run one at a time, so the growth is this load's.
+  uint64_t bytes = llama_model_size(model.get());
+  if (before.ok() && after.ok() && after.total() > before.total()) {
+    bytes = std::max(bytes, static_cast<uint64_t>(after.total() - before.total()));
+  }
+  return Weights{std::move(model), bytes};
+}
 
-  const int n_ctx_train = llama_model_n_ctx_train(model.get());
+Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& spec,
+                                                              llama_model* model,
+                                                              LoadControl& control) const {
+  LlamaErrorCapture capture;
+  const int n_ctx_train = llama_model_n_ctx_train(model);
   const int n_ctx = spec.ctx_size > 0 ? spec.ctx_size : n_ctx_train;
   if (n_ctx_train > 0 && n_ctx > n_ctx_train) {
     log::Warn("ctx_size exceeds the model's training context; quality may degrade",
@@ -135,15 +158,75 @@ Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) 
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
-  const auto context_start = std::chrono::steady_clock::now();
-  LlamaModel::ContextHandle ctx(llama_init_from_model(model.get(), cp));
-  control.context_ms = MsSince(context_start);
+  const auto start = std::chrono::steady_clock::now();
+  LlamaModel::ContextHandle ctx(llama_init_from_model(model, cp));
+  control.context_ms = MsSince(start);
   if (ctx == nullptr) {
     return Status::LoadFailed("failed to create a context of " + std::to_string(n_ctx) +
                               " tokens for model '" + spec.id + "': " + Reason(capture));
   }
+  return ctx;
+}
+
+Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  // The manager frees the previous model before it loads the next one. Give
+  // the freed heap back to the OS now: without this, RSS crept up ~6 MB over
+  // 100 switches (fragmented arenas; bench/results, memory scenario).
+  malloc_trim(0);
+  control.progress.store(0.0f, std::memory_order_relaxed);
+  control.model_ms = 0;
+  control.context_ms = 0;
+  control.from_standby = false;
+  if (Status st = CheckReadable(spec.path); !st.ok()) return st;
+  if (spec.ctx_size < 0) return Status::LoadFailed("ctx_size must not be negative");
+  LlamaModel::Homes homes;
+  homes.host_cache = host_cache_;
+  homes.identity = IdentityOf(spec);
+  homes.standby = standby_;
+  homes.weights_key = KeyOf(spec, homes.identity);
+
+  LlamaModel::Standby::Kept kept = standby_->Take(homes.weights_key);
+  LlamaModel::ModelHandle model = std::move(kept.weights);
+  homes.weights_bytes = kept.bytes;
+  control.from_standby = model != nullptr;
+  if (model == nullptr) {
+    Result<Weights> loaded = LoadWeights(spec, control);
+    if (!loaded.ok()) return loaded.status();
+    model = std::move(loaded->model);
+    homes.weights_bytes = loaded->bytes;
+  }
+  Result<LlamaModel::ContextHandle> ctx = CreateContext(spec, model.get(), control);
+  if (!ctx.ok() && control.from_standby) {
+    // Memory may be short because of what standby holds: free all of it and
+    // these weights, and load from the file as if there were no standby.
+    log::Warn("context creation from standby failed; loading from the file",
+              {{"model", spec.id}, {"error", ctx.status().message()}});
+    model.reset();
+    standby_->Clear();
+    malloc_trim(0);
+    control.from_standby = false;
+    const double context_ms = control.context_ms;
+    Result<Weights> loaded = LoadWeights(spec, control);
+    if (!loaded.ok()) return loaded.status();
+    model = std::move(loaded->model);
+    homes.weights_bytes = loaded->bytes;
+    ctx = CreateContext(spec, model.get(), control);
+    control.context_ms += context_ms;
+  }
+  if (!ctx.ok()) return ctx.status();
+  const int threads = static_cast<int>(llama_n_threads(ctx.value().get()));
+  LlamaModel::ThreadpoolHandle& pool = threadpools_[threads];
+  if (!pool) pool = LlamaModel::NewThreadpool(threads);
+  homes.threadpool = pool;
   control.progress.store(1.0f, std::memory_order_relaxed);
-  return ModelPtr(new LlamaModel(spec, std::move(model), std::move(ctx), host_cache_, identity));
+  return ModelPtr(new LlamaModel(spec, std::move(model), std::move(ctx).value(), std::move(homes)));
+}
+
+std::vector<StandbyModel> LlamaBackend::standby() const {
+  std::vector<StandbyModel> out;
+  for (const StandbyEntryInfo& e : standby_->List()) out.push_back({e.id, e.bytes});
+  return out;
 }
 
 }  // namespace modeld::llm

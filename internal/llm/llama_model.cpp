@@ -21,20 +21,23 @@ Status DecodeError(int32_t rc, const std::string& id) {
 
 }  // namespace
 
-LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx,
-                       std::shared_ptr<HostPromptCache> host_cache, ModelIdentity identity)
+LlamaModel::ThreadpoolHandle LlamaModel::NewThreadpool(int threads) {
+  ggml_threadpool_params tp = ggml_threadpool_params_default(threads);
+  return ThreadpoolHandle(ggml_threadpool_new(&tp), ThreadpoolDeleter{});
+}
+
+LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Homes homes)
     : spec_(std::move(spec)),
       model_(std::move(model)),
       ctx_(std::move(ctx)),
-      host_cache_(std::move(host_cache)),
-      identity_(std::move(identity)),
+      homes_(std::move(homes)),
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
       seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))) {
   llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, this);
-  ggml_threadpool_params tp = ggml_threadpool_params_default(llama_n_threads(ctx_.get()));
-  threadpool_.reset(ggml_threadpool_new(&tp));
+  threadpool_ = homes_.threadpool;
+  if (!threadpool_) threadpool_ = NewThreadpool(llama_n_threads(ctx_.get()));
   // Without a pool (allocation failure) llama.cpp falls back to per-call threads.
   if (threadpool_) llama_attach_threadpool(ctx_.get(), threadpool_.get(), threadpool_.get());
   batch_.reset(new llama_batch(llama_batch_init(n_batch_, 0, 1)));
@@ -42,27 +45,38 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx,
   prefill_take_.resize(seqs_.size());
   prefill_order_.reserve(seqs_.size());
   decode_cancels_.resize(seqs_.size());
-  if (host_cache_) host_cache_->InvalidateStale(identity_);  // the file may have changed
+  // The file may have changed.
+  if (homes_.host_cache) homes_.host_cache->InvalidateStale(homes_.identity);
 }
 
-LlamaModel::~LlamaModel() { SaveToHost(); }
+LlamaModel::~LlamaModel() {
+  SaveToHost();
+  // The context (KV cache, compute buffers) and everything that points into
+  // the model go first, in every case.
+  seqs_.clear();
+  ctx_.reset();
+  threadpool_.reset();
+  if (homes_.standby) {
+    homes_.standby->Put(homes_.weights_key, spec_.id, std::move(model_), homes_.weights_bytes);
+  }
+}
 
 void LlamaModel::SaveToHost() {
-  if (!host_cache_ || host_cache_->budget() == 0) return;
+  if (!homes_.host_cache || homes_.host_cache->budget() == 0) return;
   for (size_t s = 0; s < seqs_.size(); ++s) {
     const Sequence& q = seqs_[s];
     if (q.active() || q.n_past() == 0) continue;
     const auto seq = static_cast<llama_seq_id>(s);
     CachedPrompt entry;
-    entry.model = identity_;
+    entry.model = homes_.identity;
     entry.tokens.assign(q.prompt().begin(), q.prompt().begin() + q.n_past());
     entry.state.resize(llama_state_seq_get_size(ctx_.get(), seq));
-    if (entry.state.empty() || entry.bytes() > host_cache_->budget()) continue;
+    if (entry.state.empty() || entry.bytes() > homes_.host_cache->budget()) continue;
     const size_t n =
         llama_state_seq_get_data(ctx_.get(), entry.state.data(), entry.state.size(), seq);
     if (n == 0) continue;
     entry.state.resize(n);
-    host_cache_->Put(std::move(entry));
+    homes_.host_cache->Put(std::move(entry));
   }
 }
 
@@ -82,9 +96,9 @@ int LlamaModel::EmptiestIdle() const {
 
 int LlamaModel::RestoreFromHost(const std::vector<llama_token>& tokens, int better_than,
                                 int* match) {
-  if (!host_cache_) return -1;
-  std::optional<CachedPrompt> entry =
-      host_cache_->TakeLongest(identity_, tokens, std::max(kMinReuse, better_than + 1), match);
+  if (!homes_.host_cache) return -1;
+  std::optional<CachedPrompt> entry = homes_.host_cache->TakeLongest(
+      homes_.identity, tokens, std::max(kMinReuse, better_than + 1), match);
   if (!entry) return -1;
   const int need = static_cast<int>(entry->tokens.size());
   int target = EmptiestIdle();
@@ -96,7 +110,7 @@ int LlamaModel::RestoreFromHost(const std::vector<llama_token>& tokens, int bett
   const bool room =
       target >= 0 && need <= n_ctx_ - used_cells() + seqs_[static_cast<size_t>(target)].n_past();
   if (!room) {
-    host_cache_->Put(std::move(*entry));  // keep it for later
+    homes_.host_cache->Put(std::move(*entry));  // keep it for later
     return -1;
   }
   const auto seq = static_cast<llama_seq_id>(target);

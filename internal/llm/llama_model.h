@@ -12,6 +12,7 @@
 #include "internal/llm/adapter.h"
 #include "internal/llm/host_prompt_cache.h"
 #include "internal/llm/sequence.h"
+#include "internal/llm/standby_pool.h"
 
 namespace modeld::llm {
 
@@ -31,12 +32,28 @@ class LlamaModel : public Model {
   struct ContextDeleter {
     void operator()(llama_context* c) const { llama_free(c); }
   };
-  using ModelHandle = std::unique_ptr<llama_model, ModelDeleter>;
+  // Shared so the weights can outlive this object in the standby pool.
+  using ModelHandle = std::shared_ptr<llama_model>;
+  using Standby = StandbyPool<llama_model>;
   using ContextHandle = std::unique_ptr<llama_context, ContextDeleter>;
   struct ThreadpoolDeleter {
     void operator()(ggml_threadpool* t) const { ggml_threadpool_free(t); }
   };
-  using ThreadpoolHandle = std::unique_ptr<ggml_threadpool, ThreadpoolDeleter>;
+  // Shared: the backend keeps one pool per thread count for every model it
+  // loads, so a switch does not start and join compute threads.
+  using ThreadpoolHandle = std::shared_ptr<ggml_threadpool>;
+  // Where the model's state goes when it is freed. All optional.
+  struct Homes {
+    // Kept caches are saved here, under `identity`, and taken back on demand.
+    std::shared_ptr<HostPromptCache> host_cache;
+    ModelIdentity identity;
+    // Compute threads for the context; when null the model makes its own.
+    ThreadpoolHandle threadpool;
+    // The weights go here (kept loaded) when the pool has room for them.
+    std::shared_ptr<Standby> standby;
+    WeightsKey weights_key;
+    uint64_t weights_bytes = 0;
+  };
 
   // Prompt tokens decoded per step, over all prefilling sequences: the most a
   // long prompt delays the other sequences' next tokens (one ubatch).
@@ -44,11 +61,13 @@ class LlamaModel : public Model {
   // The shortest cached prefix worth reusing (a lone BOS is not).
   static constexpr int kMinReuse = 2;
 
+  // Persistent compute threads for contexts of `threads` threads; null when
+  // ggml cannot make them.
+  static ThreadpoolHandle NewThreadpool(int threads);
+
   // Takes ownership of `model` and of `ctx`, a context made from it. When
-  // freed, it saves its sequences' kept caches into `host_cache` (may be
-  // null) under `identity`, and takes them back from there on demand.
-  LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx,
-             std::shared_ptr<HostPromptCache> host_cache = nullptr, ModelIdentity identity = {});
+  // freed, it saves its sequences' kept caches and its weights into `homes`.
+  LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Homes homes);
   ~LlamaModel() override;
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
@@ -107,8 +126,7 @@ class LlamaModel : public Model {
   // more than a whole decode step of a small model. Freed after ctx_.
   ThreadpoolHandle threadpool_;
   ContextHandle ctx_;
-  const std::shared_ptr<HostPromptCache> host_cache_;  // may be null
-  const ModelIdentity identity_;
+  const Homes homes_;
   const llama_vocab* vocab_;
   int n_ctx_;
   int n_batch_;

@@ -20,6 +20,7 @@ void LogObserver::OnSwitch(const SwitchReport& r) {
       {"free_ms", Round3(r.free_ms)},
       {"model_ms", Round3(r.model_ms)},
       {"context_ms", Round3(r.context_ms)},
+      {"standby", r.from_standby},
       {"outcome", r.outcome}};
   if (!r.error.empty()) fields["error"] = r.error;
   if (r.outcome == "failed") {

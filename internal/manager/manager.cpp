@@ -114,8 +114,10 @@ void Manager::Cancel(const std::shared_ptr<Request>& request, CancelReason reaso
 }
 
 Snapshot Manager::GetSnapshot() const {
-  std::lock_guard lock(mu_);
   Snapshot s;
+  for (const llm::StandbyModel& m : backend_.standby()) s.standby.push_back(m.id);
+  s.standby_bytes = backend_.standby_bytes();
+  std::lock_guard lock(mu_);
   s.state = state_;
   s.loaded = loaded_;
   s.target = target_;
@@ -290,6 +292,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   report.free_ms = MsSince(t0, freed);
   report.model_ms = control->model_ms;
   report.context_ms = control->context_ms;
+  report.from_standby = control->from_standby;
   if (status.ok()) {
     model_ = std::move(fresh);
     admission_.Reset(model_->max_sequences());

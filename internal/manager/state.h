@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace modeld::manager {
 
@@ -37,6 +38,10 @@ struct Snapshot {
   int kv_cells = 0;         // the loaded model's context; 0 when none
   int64_t preemptions = 0;  // sequences that gave their KV cells back, since start
   std::string last_error;   // why the last load failed, if it did
+  // Switched-out models whose weights stay loaded (least recently used
+  // first), and the bytes they count against the standby budget.
+  std::vector<std::string> standby;
+  uint64_t standby_bytes = 0;
 };
 
 // What happened in one load or switch, for logs and metrics.
@@ -47,9 +52,10 @@ struct SwitchReport {
   double warmup_ms = 0;
   std::string outcome;  // "ok", "failed" or "aborted"
   std::string error;
-  double free_ms = 0;     // freeing the old model and context
-  double model_ms = 0;    // reading the file: tensors, repacking, vocabulary
-  double context_ms = 0;  // creating the context: KV cache, compute graphs
+  double free_ms = 0;         // freeing the old model and context
+  double model_ms = 0;        // reading the file: tensors, repacking, vocabulary
+  double context_ms = 0;      // creating the context: KV cache, compute graphs
+  bool from_standby = false;  // the weights were kept loaded; no file was read
 };
 
 }  // namespace modeld::manager

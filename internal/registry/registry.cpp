@@ -17,11 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kTopKeys = {
-    "default_model", "models", "max_queue", "max_body_bytes", "parallel", "prompt_cache_bytes"};
-constexpr std::array<std::string_view, 10> kEntryKeys = {
-    "id",       "name",    "path",         "quant",         "family",
-    "ctx_size", "threads", "n_gpu_layers", "chat_template", "parallel"};
+constexpr std::array<std::string_view, 7> kTopKeys = {
+    "default_model",      "models",       "max_queue", "max_body_bytes", "parallel",
+    "prompt_cache_bytes", "standby_bytes"};
+constexpr std::array<std::string_view, 11> kEntryKeys = {
+    "id",      "name",         "path",          "quant",    "family", "ctx_size",
+    "threads", "n_gpu_layers", "chat_template", "parallel", "repack"};
 
 bool ValidId(std::string_view id) {
   if (id.empty()) {
@@ -89,6 +90,10 @@ class Parser {
     }
     if (Status s =
             reader_.ReadInt(top, "", "prompt_cache_bytes", 0, INT64_MAX, &reg_.prompt_cache_bytes_);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = reader_.ReadInt(top, "", "standby_bytes", 0, INT64_MAX, &reg_.standby_bytes_);
         !s.ok()) {
       return s;
     }
@@ -168,6 +173,9 @@ class Parser {
     e->n_gpu_layers = static_cast<int>(gpu);
     if (Status s = reader_.ReadString(f, where, "chat_template", false, line, &e->chat_template);
         !s.ok()) {
+      return s;
+    }
+    if (Status s = reader_.ReadBool(f, where, "repack", &e->repack); !s.ok()) {
       return s;
     }
     fs::path path(e->path);

@@ -25,8 +25,12 @@ struct ModelEntry {
   int n_gpu_layers = 0;
   int parallel = 0;           // sequences decoded together; the top-level default when absent
   std::string chat_template;  // empty: the template in the GGUF file
-  bool exists = false;        // whether `path` was a regular file at load time
-  int line = 0;               // 1-based line of the entry in the config, for messages
+  // Let llama.cpp repack weights into CPU-friendly layouts (its
+  // use_extra_bufts): faster decode for Q4_0, a slower load (a copy out of
+  // the mapping instead of using it in place).
+  bool repack = true;
+  bool exists = false;  // whether `path` was a regular file at load time
+  int line = 0;         // 1-based line of the entry in the config, for messages
 };
 
 inline constexpr int kDefaultMaxQueue = 64;
@@ -70,6 +74,9 @@ class Registry {
   // Top-level `prompt_cache_bytes`: host RAM for KV caches kept across model
   // switches (default 1 GiB; 0 turns it off).
   int64_t prompt_cache_bytes() const { return prompt_cache_bytes_; }
+  // Top-level `standby_bytes`: weights of switched-out models kept loaded,
+  // least recently used evicted first (default 0: freed at once).
+  int64_t standby_bytes() const { return standby_bytes_; }
 
   // The file name the registry was loaded from, as given.
   const std::string& file() const { return file_; }
@@ -85,6 +92,7 @@ class Registry {
   int64_t max_body_bytes_ = kDefaultMaxBodyBytes;
   int parallel_ = kDefaultParallel;
   int64_t prompt_cache_bytes_ = kDefaultPromptCacheBytes;
+  int64_t standby_bytes_ = 0;
 };
 
 }  // namespace modeld::registry

@@ -106,12 +106,12 @@ const InvalidCase kInvalid[] = {
      "    temperature: 0.2\n",
      "cfg.yaml:7: models[0].temperature: unknown key; valid keys are id, name, path, quant, "
      "family, "
-     "ctx_size, threads, n_gpu_layers, chat_template, parallel"},
+     "ctx_size, threads, n_gpu_layers, chat_template, parallel, repack"},
     {"unknown_top_key_close", "default_model: a\nmodles: []\n",
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",
      "cfg.yaml:2: port: unknown key; valid keys are default_model, models, max_queue, "
-     "max_body_bytes, parallel, prompt_cache_bytes"},
+     "max_body_bytes, parallel, prompt_cache_bytes, standby_bytes"},
     {"parallel_zero",
      "models:\n  - {id: a, name: A, path: a, quant: f16, family: l, parallel: 0}\n",
      "cfg.yaml:2: models[0].parallel: expected a positive integer, got \"0\""},
@@ -233,6 +233,34 @@ TEST(RegistryTest, PromptCacheBytesDefaultsToOneGiBAndAcceptsZero) {
   r = ParseText(
       "prompt_cache_bytes: -1\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
   EXPECT_FALSE(r.ok());
+}
+
+TEST(RegistryTest, StandbyBytesDefaultsToZero) {
+  Result<Registry> r = ParseText("models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->standby_bytes(), 0);
+  r = ParseText(
+      "standby_bytes: 2000000000\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->standby_bytes(), 2000000000);
+  r = ParseText(
+      "standby_bytes: -5\nmodels:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "cfg.yaml:1: standby_bytes: expected a non-negative integer, got \"-5\"");
+}
+
+TEST(RegistryTest, RepackDefaultsToTrueAndTakesOnlyBooleans) {
+  Result<Registry> r = ParseText(
+      "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+      "  - {id: b, name: B, path: b, quant: f16, family: l, repack: false}\n");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->Find("a")->repack);
+  EXPECT_FALSE(r->Find("b")->repack);
+  r = ParseText("models:\n  - {id: a, name: A, path: a, quant: f16, family: l, repack: yes}\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "cfg.yaml:2: models[0].repack: expected true or false, got \"yes\"");
 }
 
 TEST(RegistryTest, ParallelDefaultsToTopLevelThenFour) {

@@ -202,4 +202,19 @@ Status YamlReader::ReadInt(const YamlFields& fields, std::string_view where, std
   return Status::Ok();
 }
 
+Status YamlReader::ReadBool(const YamlFields& fields, std::string_view where, std::string_view key,
+                            bool* out) const {
+  auto it = fields.find(key);
+  if (it == fields.end()) {
+    return Status::Ok();
+  }
+  const YAML::Node& value = it->second.value;
+  // Only the two spellings: YAML 1.1's yes/no/on/off are typos as often as not.
+  if (value.IsScalar() && (value.Scalar() == "true" || value.Scalar() == "false")) {
+    *out = value.Scalar() == "true";
+    return Status::Ok();
+  }
+  return Error(it->second.line, Join(where, key), "expected true or false, got " + Describe(value));
+}
+
 }  // namespace modeld::registry

@@ -57,6 +57,11 @@ class YamlReader {
   Status ReadInt(const YamlFields& fields, std::string_view where, std::string_view key,
                  int64_t min, int64_t max, int64_t* out) const;
 
+  // Reads an optional boolean (true or false, nothing else); *out is left as
+  // is when the key is absent.
+  Status ReadBool(const YamlFields& fields, std::string_view where, std::string_view key,
+                  bool* out) const;
+
  private:
   std::string file_;
 };
