@@ -16,12 +16,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness.schema import validate  # noqa: E402
 
 
+def _blocks(doc, scenario):
+    """(key, block) of a scenario's per-model or per-direction blocks."""
+    res = doc["scenarios"].get(scenario) or {}
+    inner = {"standby": "directions", "coldcache": "directions", "repack": "models"}
+    if scenario in inner:
+        res = res.get(inner[scenario]) or {}
+    return [(k, v) for k, v in res.items() if isinstance(v, dict)]
+
+
 def contender_entries(doc):
-    for scenario in ("decode", "ttft", "switch"):
-        for key, block in (doc["scenarios"].get(scenario) or {}).items():
-            if isinstance(block, dict):
-                for name, entry in (block.get("contenders") or {}).items():
-                    yield f"{scenario}/{key}/{name}", name, entry
+    for scenario in ("decode", "ttft", "switch", "standby", "coldcache", "repack"):
+        for key, block in _blocks(doc, scenario):
+            for name, entry in (block.get("contenders") or {}).items():
+                yield f"{scenario}/{key}/{name}", name, entry
     for mid, block in (doc["scenarios"].get("concurrency") or {}).items():
         for n, level in (block.get("levels") or {}).items():
             for name, entry in (level.get("contenders") or {}).items():

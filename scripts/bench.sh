@@ -3,15 +3,19 @@
 # `make bench` and `make bench-quick` call this after `make build`.
 #
 #   scripts/bench.sh [--quick]
-#                    [--scenario decode,ttft,switch,memory,pertoken,concurrency,chat]
+#                    [--scenario decode,ttft,switch,standby,coldcache,repack,memory,
+#                                pertoken,concurrency,chat]
 #                    [--models tiny,small,1b] [--reps N] [--tokens N]
 #                    [--memory-switches N] [--clients 1,2,4,8]
 #                    [--concurrency-tokens N] [--chat-turns N] [--out DIR]
 #                    [--wait-quiet MINUTES] [--no-llama-tools] [--no-setup]
 #                    [--keep-workdir]
 #
-# Scenarios (default: all): decode, ttft, switch, memory, pertoken,
-# concurrency (1, 2, 4, 8 clients at once on small and 1b, 128 tokens each,
+# Scenarios (default: all): decode, ttft, switch (with modeld's switch phases
+# and page faults beside the floor probe's), standby (switch-back with the
+# weights kept loaded, standby_bytes), coldcache (switch with the target file
+# evicted from the page cache), repack (Q4_0 models: repacking on vs off;
+# skipped without one), memory, pertoken, concurrency (1, 2, 4, 8 clients at once on small and 1b, 128 tokens each,
 # OpenAI chat streaming; modeld `parallel: 8` vs llama-server -np 8 -kvu;
 # quick: tiny, 1 and 2 clients, 16 tokens), and chat (an 8-turn conversation
 # on small and 1b with the prompt cache, TTFT per turn: modeld vs
@@ -48,7 +52,7 @@ while (($#)); do
     --scenario|--reps|--tokens|--memory-switches|--wait-quiet|--clients|--concurrency-tokens|--chat-turns)
       pass+=("$1" "$2"); shift 2 ;;
     --keep-workdir) pass+=("$1"); shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

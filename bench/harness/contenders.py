@@ -11,12 +11,20 @@ class MeasureError(RuntimeError):
     pass
 
 
-def _rate(r, n_tokens):
+def _rate(r, n_tokens, server_ms=None):
     """Tokens per second as the client saw them: first to last token event.
-    The first event carries the first token, so N-1 tokens follow it."""
-    if r.t_first is None or r.t_last is None or r.t_last <= r.t_first or n_tokens < 2:
+    The first event carries the first token, so N-1 tokens follow it. When
+    every token arrived in one read (a short run on a busy machine) the
+    client sees no spread; then the server's own generation time
+    (`server_ms`, first token to last) gives the rate, so a sample never
+    goes missing because the machine was fast or slow."""
+    if n_tokens < 2:
         return None
-    return (n_tokens - 1) / (r.t_last - r.t_first)
+    if r.t_first is not None and r.t_last is not None and r.t_last > r.t_first:
+        return (n_tokens - 1) / (r.t_last - r.t_first)
+    if server_ms:
+        return (n_tokens - 1) / (server_ms / 1e3)
+    return None
 
 
 def modeld_infer(port, model, prompt, max_tokens, fmt="sse"):
@@ -32,8 +40,9 @@ def modeld_infer(port, model, prompt, max_tokens, fmt="sse"):
         raise MeasureError(f"HTTP {r.status}, final event {name}: {json.dumps(final)[:300]}")
     n = final["usage"]["completion_tokens"]
     return {"tokens": n, "prompt_tokens": final["usage"]["prompt_tokens"],
-            "events": r.token_events, "tok_s": _rate(r, n), "ttft_ms": r.ttft_ms,
-            "total_ms": (r.t_end - r.t_send) * 1e3,
+            "events": r.token_events,
+            "tok_s": _rate(r, n, final.get("timings", {}).get("generation_ms")),
+            "ttft_ms": r.ttft_ms, "total_ms": (r.t_end - r.t_send) * 1e3,
             "server_timings": final.get("timings", {})}
 
 
@@ -52,7 +61,7 @@ def llama_completion(port, prompt, n_predict, model=None):
     timings = final.get("timings", {})
     n = timings.get("predicted_n", r.token_events)
     return {"tokens": n, "prompt_tokens": timings.get("prompt_n"), "events": r.token_events,
-            "tok_s": _rate(r, n), "ttft_ms": r.ttft_ms,
+            "tok_s": _rate(r, n, timings.get("predicted_ms")), "ttft_ms": r.ttft_ms,
             "total_ms": (r.t_end - r.t_send) * 1e3, "server_timings": timings}
 
 
@@ -135,13 +144,16 @@ def llama_bench(binary, model_path, threads, n_prompt, n_gen, timeout=900):
             "n_ubatch": t.get("n_ubatch"), "build_commit": t.get("build_commit")}
 
 
-def probe_switches(binary, models, threads, ctx, prompt, cycles=1, timeout=300):
-    """The in-process floor: [(from, to, details)] for each switch."""
+def probe_switches(binary, models, threads, ctx, prompt, cycles=1, timeout=300, env=None,
+                   drop_cache=False):
+    """The in-process floor: one detail per switch (from, to, total_ms, its
+    phases and page faults). `env`: the probe's environment (the allocator
+    setting); `drop_cache`: evict each target file from the page cache first."""
     argv = [binary, "--threads", str(threads), "--ctx", str(ctx), "--prompt", prompt,
-            "--cycles", str(cycles)]
+            "--cycles", str(cycles)] + (["--drop-cache"] if drop_cache else [])
     for mid, path in models:
         argv += ["--model", f"{mid}={path}"]
-    rc, out, err = run_tool(argv, timeout)
+    rc, out, err = run_tool(argv, timeout, env=env)
     if rc != 0:
         raise MeasureError(f"floor probe exited {rc}: {err.decode(errors='replace')[-300:]}")
     return [json.loads(line) for line in out.decode().splitlines() if line.strip()]

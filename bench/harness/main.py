@@ -12,14 +12,19 @@ import tempfile
 import time
 
 from harness import machine, report_chart, report_md, schema, targets
-from harness import (scenario_chat, scenario_concurrency, scenario_pertoken,
-                     scenario_switch, scenario_throughput)
+from harness import (scenario_chat, scenario_coldcache, scenario_concurrency,
+                     scenario_pertoken, scenario_repack, scenario_standby, scenario_switch,
+                     scenario_throughput)
 from harness.context import CHAT_REPLY_TOKENS, CHAT_USER_WORDS, Bench
 from harness.contenders import MeasureError, modeld_infer, probe_count_tokens
-from harness.procs import ServerError, start_modeld, write_modeld_config
+from harness.procs import (ServerError, hugetlb_env, modeld_malloc_env, start_modeld,
+                           write_modeld_config)
 from harness.util import CpuMeter, loadavg, log, wait_quiet
 
-SCENARIOS = ["decode", "ttft", "switch", "memory", "pertoken", "concurrency", "chat"]
+SCENARIOS = ["decode", "ttft", "switch", "standby", "coldcache", "repack", "memory", "pertoken",
+             "concurrency", "chat"]
+SHARED_MODELD = ("decode", "ttft", "switch")  # the scenarios that use the run's one modeld
+STEP_SCENARIOS = {"throughput": ("decode", "ttft")}
 NOISY_LOAD = 1.5        # a 1-minute load average above this makes numbers unreliable
 NOISY_FOREIGN = 0.10    # so does other processes using more than 10% of the CPUs
 
@@ -110,36 +115,57 @@ def make_token_counter(b, modeld):
     return count
 
 
+def _run_steps(steps, scenarios, results, noise):
+    """Runs the steps that a scenario of the run asks for, recording the
+    noise of each (the throughput step measures decode and ttft)."""
+    for name, fn in steps:
+        if not set(STEP_SCENARIOS.get(name, [name])) & set(scenarios):
+            continue
+        meter, la0, t0 = CpuMeter(), loadavg(), time.monotonic()
+        results.update(fn())
+        noise[name] = {"loadavg_start": la0, "loadavg_end": loadavg(),
+                       "foreign_cpu_share": round(meter.foreign_share(), 4),
+                       "duration_s": round(time.monotonic() - t0, 1)}
+
+
 def run_scenarios(b, a):
+    """decode, ttft and switch share one modeld, stopped before the other
+    scenarios start their own servers: coldcache needs every model file
+    unmapped, standby and repack their own registry."""
     results, noise = {}, {}
-    modeld = None
-    if {"decode", "ttft", "switch"} & set(a.scenarios):
+    if set(SHARED_MODELD) & set(a.scenarios):
         config = os.path.join(b.workdir, "models.yaml")
         write_modeld_config(config, b.models, b.threads, b.ctx)
         modeld = start_modeld(b.tools["modeld"], config, b.threads, b.workdir)
-    try:
-        steps = [("throughput", lambda: scenario_throughput.run(
-                     b, modeld, [s for s in ("decode", "ttft") if s in a.scenarios],
-                     make_token_counter(b, modeld))),
-                 ("switch", lambda: {"switch": scenario_switch.run_switch(b, modeld)}),
-                 ("memory", lambda: {"memory": scenario_switch.run_memory(b)}),
-                 ("pertoken", lambda: {"pertoken": scenario_pertoken.run(
-                     b, results.get("decode"))}),
-                 ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)}),
-                 ("chat", lambda: {"chat": scenario_chat.run(b)})]
-        for name, fn in steps:
-            wanted = ["decode", "ttft"] if name == "throughput" else [name]
-            if not set(wanted) & set(a.scenarios):
-                continue
-            meter, la0, t0 = CpuMeter(), loadavg(), time.monotonic()
-            results.update(fn())
-            noise[name] = {"loadavg_start": la0, "loadavg_end": loadavg(),
-                           "foreign_cpu_share": round(meter.foreign_share(), 4),
-                           "duration_s": round(time.monotonic() - t0, 1)}
-    finally:
-        if modeld is not None:
+        try:
+            _run_steps([("throughput", lambda: scenario_throughput.run(
+                            b, modeld, [s for s in ("decode", "ttft") if s in a.scenarios],
+                            make_token_counter(b, modeld))),
+                        ("switch", lambda: {"switch": scenario_switch.run_switch(b, modeld)})],
+                       a.scenarios, results, noise)
+        finally:
             modeld.stop()
+    _run_steps([("standby", lambda: {"standby": scenario_standby.run(b)}),
+                ("coldcache", lambda: {"coldcache": scenario_coldcache.run(b)}),
+                ("repack", lambda: {"repack": scenario_repack.run(b, results.get("decode"))}),
+                ("memory", lambda: {"memory": scenario_switch.run_memory(b)}),
+                ("pertoken", lambda: {"pertoken": scenario_pertoken.run(
+                    b, results.get("decode"))}),
+                ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)}),
+                ("chat", lambda: {"chat": scenario_chat.run(b)})],
+               a.scenarios, results, noise)
     return results, noise
+
+
+def allocator_settings():
+    """GLIBC_TUNABLES of each switching contender: modeld re-execs itself
+    with glibc.malloc.hugetlb=1 (unless opted out), the floor probe runs
+    under the same setting, the router as users run it and once with it."""
+    same = modeld_malloc_env().get("GLIBC_TUNABLES")
+    return {"modeld": same, "floor": same,
+            "llama-server-router": os.environ.get("GLIBC_TUNABLES"),
+            "llama-server-router-thp": hugetlb_env().get("GLIBC_TUNABLES"),
+            "MODELD_HUGEPAGES": os.environ.get("MODELD_HUGEPAGES")}
 
 
 def label(noise_total):
@@ -168,6 +194,7 @@ def main(argv=None):
                       "all_model_files": list(b.models), "reps": b.reps, "tokens": b.tokens,
                       "threads": b.threads, "ctx": b.ctx, "memory_switches": b.memory_switches,
                       "switch_pairs": [list(p) for p in b.switch_pairs()],
+                      "allocator": allocator_settings(),
                       "concurrency": {"clients": b.clients, "tokens": b.concurrency_tokens,
                                       "reps": b.concurrency_reps,
                                       "models": b.concurrency_models()},

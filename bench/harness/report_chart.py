@@ -18,7 +18,7 @@ PANELS = [
       ("llama-bench-pp", f"llama-bench pp{TTFT_PROMPT_TOKENS}")]),
     ("switch", "Switch to first token, warm cache (lower is better)", "ms",
      [("modeld", "modeld"), ("llama-server-router", "llama-server router"),
-      ("floor", "in-process floor")]),
+      ("llama-server-router-thp", "router, hugetlb malloc"), ("floor", "in-process floor")]),
 ]
 
 

@@ -34,6 +34,18 @@ def _table(header, rows):
     return out
 
 
+def _faults(f):
+    """'minor / major' page faults (medians), or – when not measured."""
+    f = f or {}
+    if f.get("minflt") is None:
+        return "–"
+    return f"{f['minflt']:.0f} / {f['majflt']:.0f}"
+
+
+def _mb(kb):
+    return "–" if kb is None else num(kb / 1024)
+
+
 def _decode(res):
     rows = []
     for mid, d in res.items():
@@ -43,11 +55,16 @@ def _decode(res):
         rows.append([mid, cell(c["modeld-sse"]), cell(c["modeld-ndjson"]),
                      cell(c["llama-server"]), cell(c[tg]),
                      ratio_cell(r["modeld-sse/llama-server"]),
-                     ratio_cell(r[f"modeld-sse/{tg}"])])
+                     ratio_cell(r[f"modeld-sse/{tg}"]),
+                     _faults((d.get("modeld_faults") or {}).get("modeld-sse")),
+                     _mb(d.get("modeld_anon_huge_kb"))])
     n = next(iter(res.values()))["tokens"]
-    return [f"### Decode throughput ({n} tokens streamed, tok/s, higher is better)", ""] + \
+    return [f"### Decode throughput ({n} tokens streamed, tok/s, higher is better)", "",
+            "modeld page faults: minor / major during one SSE request (/proc/<pid>/stat, "
+            "median); AnonHugePages: modeld's, after the model's rounds (smaps_rollup).", ""] + \
         _table(["model", "modeld /infer SSE", "modeld /infer ndjson", "llama-server (1 slot)",
-                f"llama-bench tg{n}", "SSE / server", "SSE / bench"], rows)
+                f"llama-bench tg{n}", "SSE / server", "SSE / bench", "modeld page faults",
+                "modeld AnonHugePages (MB)"], rows)
 
 
 def _ttft(res):
@@ -62,19 +79,138 @@ def _ttft(res):
                           f"llama-bench pp{TTFT_PROMPT_TOKENS}", "modeld − pp"], rows)
 
 
-def _switch(res):
+ROUTER = "llama-server-router"
+ROUTER_THP = "llama-server-router-thp"
+
+
+def _arrow(direction):
+    return direction.replace("->", " → ")
+
+
+def _allocator_note(alloc):
+    same = alloc.get("floor")
+    return (f"Allocator: modeld re-execs itself with `GLIBC_TUNABLES={same}` and the floor "
+            "probe runs under the same setting; *router* is llama-server's router as users "
+            "run it (default environment), *router, hugetlb* the same with "
+            f"`GLIBC_TUNABLES={alloc.get(ROUTER_THP)}` (inherited by its model instances)."
+            if same else "Allocator: modeld's huge-page malloc is off in this run "
+            "(MODELD_HUGEPAGES or GLIBC_TUNABLES), and so it is for the floor probe.")
+
+
+def _phases(res):
+    """modeld's switch phases (its switch log lines) beside the floor probe's,
+    and page faults per switch; medians, ms."""
+    rows = []
+    for direction, s in res.items():
+        for name, p in s["phases"].items():
+            if name == "floor":
+                vals = [p["free_ms"], p["load_ms"], p["ctx_ms"], None, p["first_token_ms"]]
+            else:
+                vals = [p["free_ms"], p["model_ms"], p["context_ms"], p["warmup_ms"],
+                        p.get("rest_ms")]
+            rows.append([_arrow(direction), name] + [num(v) for v in vals] +
+                        [num(s["contenders"][name]["median"]), _faults(s["faults"].get(name))])
+    return _table(["switch", "who", "free", "model load", "context", "warm-up (1 token)",
+                   "prompt → first token", "request → first token",
+                   "page faults minor / major"], rows)
+
+
+def _switch(res, alloc):
     if "skipped" in res:
         return ["### Switch latency", "", f"Skipped: {res['skipped']}"]
     rows = []
     for direction, s in res.items():
         c, r = s["contenders"], s["ratios"]
-        rows.append([direction.replace("->", " → "), cell(c["modeld"]),
-                     cell(c["llama-server-router"]), cell(c["floor"]),
-                     ratio_cell(r["llama-server-router/modeld"]), ratio_cell(r["modeld/floor"])])
+        rows.append([_arrow(direction), cell(c["modeld"]), cell(c[ROUTER]),
+                     cell(c.get(ROUTER_THP)), cell(c["floor"]),
+                     ratio_cell(r[f"{ROUTER}/modeld"]),
+                     ratio_cell(r.get(f"{ROUTER_THP}/modeld")),
+                     ratio_cell(r["modeld/floor"])])
     return ["### Switch latency (request for B while A is loaded → B's first token, ms, "
-            "warm page cache)", ""] + \
-        _table(["switch", "modeld", "llama-server router", "in-process floor",
-                "router / modeld", "modeld / floor"], rows)
+            "warm page cache)", "", _allocator_note(alloc), ""] + \
+        _table(["switch", "modeld", "llama-server router", "router, hugetlb",
+                "in-process floor", "router / modeld", "router hugetlb / modeld",
+                "modeld / floor"], rows) + \
+        ["", "Where the time goes (medians, ms): modeld's phases from its switch log lines "
+             "(*prompt → first token*: the rest of the request, HTTP and queueing included), "
+             "the floor probe's from its own timers; page faults per switch from "
+             "/proc/<pid>/stat for modeld, getrusage for the probe.", ""] + _phases(res)
+
+
+def _standby(res):
+    if "skipped" in res:
+        return ["### Standby switch-back", "", f"Skipped: {res['skipped']}"]
+    rows = []
+    for direction, s in res["directions"].items():
+        c, r, h = s["contenders"], s["ratios"], s["standby_hits"]
+        p = s["phases"]["modeld-standby"]
+        rows.append([_arrow(direction), cell(c["modeld-standby"]), cell(c[ROUTER]),
+                     cell(c[ROUTER_THP]), ratio_cell(r[f"{ROUTER}/modeld-standby"]),
+                     ratio_cell(r[f"{ROUTER_THP}/modeld-standby"]),
+                     f"{h['from_standby']}/{h['n']}", num(p["context_ms"]),
+                     num(p["warmup_ms"]), _faults(s["faults"]["modeld-standby"])])
+    met = res.get("metrics") or {}
+    held = met.get("modeld_standby_bytes")
+    return [f"### Standby: switch back with the weights kept loaded (modeld "
+            f"`standby_bytes: {res['standby_bytes']}`, every model visited first; ms)", ""] + \
+        _table(["switch back", "modeld (standby)", "router", "router, hugetlb",
+                "router / modeld", "router hugetlb / modeld", "from standby", "modeld context",
+                "modeld warm-up", "page faults minor / major"], rows) + \
+        ["", "At the end: modeld_standby_hits_total "
+             f"{num(met.get('modeld_standby_hits_total'))}, "
+             f"modeld_standby_bytes {_mb(None if held is None else held / 1024)} MB, "
+             f"modeld VmRSS {_mb(res['rss_kb'].get('VmRSS'))} MB."]
+
+
+def _left(v):
+    return "–" if v is None else f"{v:.0f}%"
+
+
+def _coldcache(res, alloc):
+    if "skipped" in res:
+        return ["### Cold page cache", "", f"Skipped: {res['skipped']}"]
+    rows = []
+    for direction, s in res["directions"].items():
+        c, r, left = s["contenders"], s["ratios"], s["cache_left_pct"]
+        rows.append([_arrow(direction), cell(c["modeld"]), cell(c[ROUTER]), cell(c[ROUTER_THP]),
+                     cell(c["floor"]), ratio_cell(r[f"{ROUTER}/modeld"]),
+                     ratio_cell(r[f"{ROUTER_THP}/modeld"]), ratio_cell(r["modeld/floor"]),
+                     " / ".join(_left(left.get(k)) for k in ("modeld", ROUTER, "floor"))])
+    return ["### Cold page cache: switch with B's file evicted first (ms)", "",
+            f"Method: {res['method']}. *Left cached*: the share of B's file still in the page "
+            "cache after the eviction (mincore; pages some process maps stay), modeld / "
+            "router / floor. " + _allocator_note(alloc), ""] + \
+        _table(["switch", "modeld", "router", "router, hugetlb", "in-process floor",
+                "router / modeld", "router hugetlb / modeld", "modeld / floor",
+                "left cached"], rows) + ["", "Where the time goes (medians, ms):", ""] + \
+        _phases(res["directions"])
+
+
+def _repack(res):
+    if "skipped" in res:
+        return ["### Weight repacking (Q4_0)", "", f"Skipped: {res['skipped']}"]
+    lines = []
+    for mid, block in res["models"].items():
+        rows = []
+        for name, sm in block["summary"].items():
+            rows.append([mid, "on" if name == "modeld-repack" else "off", num(sm["model_ms"]),
+                         num(sm["load_ms"]), num(sm["ttft_ms"]), num(sm["tok_s"]),
+                         _mb(sm["RssAnon"]), _mb(sm["RssFile"]),
+                         _faults(sm)])
+        r = block["ratios"]
+        lines += _table(["model", "repack", "model load (ms)", "model + context (ms)",
+                         "switch → first token (ms)", "decode tok/s", "RssAnon (MB)",
+                         "RssFile (MB)", "page faults minor / major"], rows)
+        lines += ["", f"{mid}, off / on: model load "
+                      f"{ratio_cell(r['no-repack/repack model_ms'])}, "
+                      f"switch → first token {ratio_cell(r['no-repack/repack ttft_ms'])}, "
+                      f"decode {ratio_cell(r['no-repack/repack tok_s'])}, RssAnon "
+                      f"{ratio_cell(r['no-repack/repack RssAnon'])}.", ""]
+    first = next(iter(res["models"].values()))
+    return ["### Weight repacking on Q4_0 (modeld `repack:`; medians)", "",
+            f"One modeld with the file twice (repack on and off), alternating requests that "
+            f"switch (warm page cache) and decode {first['tokens']} tokens greedily.", ""] + \
+        lines[:-1]
 
 
 def _memory(res):
@@ -204,7 +340,7 @@ def _targets(rows):
     body = [[r["scenario"], r["subject"], r["metric"], r["target"],
              "–" if r["value"] is None else num(r["value"]),
              "–" if r["met"] is None else ("yes" if r["met"] else "**no**")] for r in rows]
-    return ["### Targets (issues 4, 9 and 10)", ""] + _table(
+    return ["### Targets (issues 4, 9 and 10; memory and switching)", ""] + _table(
         ["scenario", "subject", "metric", "target", "measured", "met"], body)
 
 
@@ -226,7 +362,10 @@ def render(doc, json_name, chart_path):
     res = doc["scenarios"]
     if doc.get("targets"):
         lines += _targets(doc["targets"]) + [""]
-    for key, fn in (("decode", _decode), ("ttft", _ttft), ("switch", _switch),
+    alloc = cfg.get("allocator") or {}
+    for key, fn in (("decode", _decode), ("ttft", _ttft),
+                    ("switch", lambda r: _switch(r, alloc)), ("standby", _standby),
+                    ("coldcache", lambda r: _coldcache(r, alloc)), ("repack", _repack),
                     ("memory", _memory), ("pertoken", _pertoken),
                     ("concurrency", _concurrency), ("chat", _chat)):
         if res.get(key):

@@ -1,102 +1,50 @@
-"""Switch latency (request for B while A is loaded -> B's first token) and
-memory stability over many switches."""
+"""Switch latency (request for B while A is loaded -> B's first token) with
+its phases and page faults, and memory stability over many switches."""
 
 import os
 import shutil
 
 from harness import contenders as m
+from harness import switching as sw
 from harness.context import SWITCH_PROMPT
-from harness.procs import (ServerError, run_tool, start_modeld, start_router,
-                           write_modeld_config)
+from harness.procs import run_tool, start_modeld, write_modeld_config
 from harness.targets import RSS_GROWTH_LIMIT_KB
 from harness.runner import Contender, alternate
 from harness.util import log, ratio
 
-SWITCH_TOKENS = 4
 RSS_CHECKPOINTS = (2, 10, 50, 100)
 
 
-def _modeld_cycle(port, a, b):
-    out = []
-    for frm, to in ((a, b), (b, a)):
-        d = m.modeld_infer(port, to, SWITCH_PROMPT, SWITCH_TOKENS)
-        d["group"] = f"{frm}->{to}"
-        out.append(d)
+def _pair(b, modeld, started, a, bb):
+    """The switch block of each direction of one pair: modeld, both routers
+    and the floor probe, alternated; medians of phases and page faults."""
+    cs = [Contender("modeld", "ms", "ttft_ms", lambda: sw.modeld_cycle(modeld, a, bb),
+                    groups=sw.directions(a, bb))]
+    cs += sw.router_contenders(started, a, bb)
+    cs.append(sw.floor_contender(b, a, bb))
+    # Each contender starts the rounds with A loaded: its warm-up cycle
+    # (A->B->A) ends there, and so does every round.
+    res = alternate(cs, b.reps, b.pause_s)
+    out = {}
+    for g in sw.directions(a, bb):
+        c = res[g]
+        ratios = sw.router_ratios(c, "modeld")
+        ratios["modeld/floor"] = ratio(c["modeld"]["median"], c["floor"]["median"])
+        out[g] = {"contenders": c, "ratios": ratios, **sw.breakdown(c)}
     return out
-
-
-def _router_cycle(port, a, b):
-    out = []
-    for frm, to in ((a, b), (b, a)):
-        d = m.llama_completion(port, SWITCH_PROMPT, SWITCH_TOKENS, model=to)
-        d["group"] = f"{frm}->{to}"
-        out.append(d)
-    return out
-
-
-def _floor_cycle(b, a, bb):
-    out = []
-    for d in m.probe_switches(b.tool("floor-probe"), [(a, b.models[a]), (bb, b.models[bb])],
-                              b.threads, b.ctx, SWITCH_PROMPT):
-        d["group"] = f"{d['from']}->{d['to']}"
-        out.append(d)
-    return out
-
-
-def _router_models_dir(b):
-    """The router loads every .gguf of a folder, named by file name."""
-    d = os.path.join(b.workdir, "router-models")
-    os.makedirs(d, exist_ok=True)
-    for mid, path in b.models.items():
-        link = os.path.join(d, f"{mid}.gguf")
-        if not os.path.lexists(link):
-            os.symlink(path, link)
-    return d
 
 
 def run_switch(b, modeld):
+    """Request for B while A is loaded -> B's first token, warm page cache,
+    for every neighbouring pair; `modeld` is the run's shared modeld."""
     pairs = b.switch_pairs()
-    out = {}
     if not pairs:
         return {"skipped": "switching needs two models (e.g. --models tiny,small)"}
-    router, router_missing = None, b.missing.get("llama-server")
-    if b.tool("llama-server"):
-        try:
-            router = start_router(b.tool("llama-server"), _router_models_dir(b), b.threads,
-                                  b.ctx, b.workdir)
-            names = {x.get("id") for x in router.models.get("data", [])}
-            absent = [x for p in pairs for x in p if x not in names]
-            if absent:
-                router_missing = f"router mode lists no model named {absent} (has {sorted(names)})"
-        except ServerError as e:
-            router_missing = f"router mode failed to start: {str(e)[:300]}"
-            log(router_missing)
-    try:
+    out = {}
+    with sw.routers(b, pairs, "switch") as started:
         for a, bb in pairs:
             log(f"switch: {a}<->{bb}")
-            groups = [f"{a}->{bb}", f"{bb}->{a}"]
-            cs = [
-                Contender("modeld", "ms", "ttft_ms", lambda: _modeld_cycle(modeld.port, a, bb),
-                          groups=groups),
-                Contender("llama-server-router", "ms", "ttft_ms",
-                          lambda: _router_cycle(router.port, a, bb),
-                          missing=None if router and not router_missing else router_missing,
-                          groups=groups),
-                Contender("floor", "ms", "total_ms", lambda: _floor_cycle(b, a, bb),
-                          missing=b.missing.get("floor-probe"), groups=groups),
-            ]
-            # Each contender starts the rounds with A loaded: its warm-up
-            # cycle (A->B->A) ends there, and so does every round.
-            res = alternate(cs, b.reps, b.pause_s)
-            for g in groups:
-                med = {k: v["median"] for k, v in res[g].items()}
-                out[g] = {"contenders": res[g], "ratios": {
-                    "llama-server-router/modeld": ratio(med["llama-server-router"],
-                                                        med["modeld"]),
-                    "modeld/floor": ratio(med["modeld"], med["floor"])}}
-    finally:
-        if router is not None:
-            router.stop()
+            out.update(_pair(b, modeld, started, a, bb))
     return out
 
 

@@ -1,11 +1,14 @@
 """Decode throughput and time to first token, per model: modeld (SSE and
 ndjson) against llama-server (one slot) and llama-bench, same model file,
-threads, context and greedy sampling."""
+threads, context and greedy sampling. Decode also records modeld's page
+faults per request (/proc/<pid>/stat) and its AnonHugePages after the
+model's rounds (/proc/<pid>/smaps_rollup)."""
 
 from harness import contenders as m
 from harness.context import DECODE_PROMPTS, TTFT_PROMPT_TOKENS
 from harness.procs import ServerError, start_llama_server
 from harness.runner import Contender, alternate
+from harness.switching import FAULTS, medians, with_faults
 from harness.util import log, ratio
 
 FILLER_WORDS = ("the quick brown fox jumps over a lazy dog while seven small birds "
@@ -65,11 +68,12 @@ def _decode(b, modeld, server, mid):
     rejected = []
     prompt = next((p for p in DECODE_PROMPTS if _usable(server, p, n, rejected)),
                   DECODE_PROMPTS[0])
+    def ours(fmt):
+        return lambda: [with_faults(modeld, lambda: m.modeld_infer(modeld.port, mid, prompt,
+                                                                   n, fmt))]
     cs = [
-        Contender("modeld-sse", "tok/s", "tok_s",
-                  lambda: [m.modeld_infer(modeld.port, mid, prompt, n, "sse")]),
-        Contender("modeld-ndjson", "tok/s", "tok_s",
-                  lambda: [m.modeld_infer(modeld.port, mid, prompt, n, "ndjson")]),
+        Contender("modeld-sse", "tok/s", "tok_s", ours("sse")),
+        Contender("modeld-ndjson", "tok/s", "tok_s", ours("ndjson")),
         Contender("llama-server", "tok/s", "tok_s",
                   lambda: [m.llama_completion(server.port, prompt, n)],
                   missing=_server_missing(b, server)),
@@ -84,7 +88,9 @@ def _decode(b, modeld, server, mid):
         ratios[f"{ours}/llama-server"] = ratio(med[ours], med["llama-server"])
         ratios[f"{ours}/llama-bench-tg{n}"] = ratio(med[ours], med[f"llama-bench-tg{n}"])
     return {"tokens": n, "prompt": prompt, "prompts_rejected_by_llama_server": rejected,
-            "contenders": res, "ratios": ratios}
+            "contenders": res, "ratios": ratios,
+            "modeld_faults": {k: medians(res[k], FAULTS) for k in ("modeld-sse", "modeld-ndjson")},
+            "modeld_anon_huge_kb": modeld.anon_huge_kb()}
 
 
 def _ttft(b, modeld, server, mid, count):

@@ -3,6 +3,8 @@ rely on. Returns a list of problems (empty when the document is complete)."""
 
 from numbers import Number
 
+from harness.switching import FAULTS, FLOOR_PHASES, MODELD_BREAKDOWN
+
 SCHEMA = "modeld-bench/1"
 STATUSES = ("ok", "missing", "failed")
 
@@ -13,7 +15,7 @@ TOP = {
     "scenarios": dict, "targets": list,
 }
 NESTED = {
-    "config": ("scenarios", "models", "reps", "tokens", "threads", "ctx"),
+    "config": ("scenarios", "models", "reps", "tokens", "threads", "ctx", "allocator"),
     "machine": ("nproc", "cpu_model", "mem_total_kb", "loadavg_start"),
     "llama_cpp": ("tag", "commit"),
     "modeld": ("commit", "dirty"),
@@ -22,7 +24,10 @@ NESTED = {
 CONTENDERS = {
     "decode": ("modeld-sse", "modeld-ndjson", "llama-server", "llama-bench-tg"),
     "ttft": ("modeld", "llama-server", "llama-bench-pp"),
-    "switch": ("modeld", "llama-server-router", "floor"),
+    "switch": ("modeld", "llama-server-router", "llama-server-router-thp", "floor"),
+    "standby": ("modeld-standby", "llama-server-router", "llama-server-router-thp"),
+    "coldcache": ("modeld", "llama-server-router", "llama-server-router-thp", "floor"),
+    "repack": ("modeld-repack", "modeld-no-repack"),
     "concurrency": ("modeld", "llama-server"),
     "chat": ("modeld", "llama-server", "modeld-switch", "llama-server-router"),
 }
@@ -140,6 +145,71 @@ def _chat(res, config, problems, expect_ok):
                     problems.append(f"{where}: no switch-back time")
 
 
+def _medians(where, got, keys, measured, problems):
+    """A {key: median} block: every key there, numbers when `measured`."""
+    if not isinstance(got, dict):
+        problems.append(f"{where}: missing")
+        return
+    for k in keys:
+        if k not in got:
+            problems.append(f"{where}.{k} missing")
+        elif measured and not isinstance(got[k], Number):
+            problems.append(f"{where}.{k}: measured but not a number")
+
+
+def _breakdown(where, block, problems):
+    """Phases and page faults per switch of modeld (from its log) and the floor."""
+    cs = block.get("contenders") or {}
+    for name, e in cs.items():
+        if not (name.startswith("modeld") or name == "floor"):
+            continue
+        ok = isinstance(e, dict) and e.get("status") == "ok"
+        keys = FLOOR_PHASES if name == "floor" else MODELD_BREAKDOWN
+        _medians(f"{where}.phases.{name}", (block.get("phases") or {}).get(name), keys, ok,
+                 problems)
+        _medians(f"{where}.faults.{name}", (block.get("faults") or {}).get(name), FAULTS, ok,
+                 problems)
+
+
+def _switching(name, res, problems, expect_ok, extra=()):
+    """A switching scenario's directions: contenders, ratios, phases and
+    faults, and the fields in `extra` on every direction."""
+    dirs = res if name == "switch" else res.get("directions")
+    if not isinstance(dirs, dict) or not dirs:
+        problems.append(f"{name}: no directions")
+        return
+    for d, block in dirs.items():
+        _contenders(f"{name}/{d}", block, CONTENDERS[name], problems, expect_ok)
+        _breakdown(f"{name}/{d}", block, problems)
+        for f in extra:
+            if f not in block:
+                problems.append(f"{name}/{d}.{f} missing")
+
+
+def _decode_faults(mid, block, problems):
+    for name in ("modeld-sse", "modeld-ndjson"):
+        ok = (block.get("contenders") or {}).get(name, {}).get("status") == "ok"
+        _medians(f"decode/{mid}.modeld_faults.{name}",
+                 (block.get("modeld_faults") or {}).get(name), FAULTS, ok, problems)
+    if "modeld_anon_huge_kb" not in block:
+        problems.append(f"decode/{mid}.modeld_anon_huge_kb missing")
+
+
+def _repack(res, problems, expect_ok):
+    if "file_types" not in res:
+        problems.append("repack.file_types missing")
+    if "skipped" in res:
+        return
+    if not res.get("models"):
+        problems.append("repack: no models")
+    for mid, block in (res.get("models") or {}).items():
+        _contenders(f"repack/{mid}", block, CONTENDERS["repack"], problems, expect_ok)
+        for name in CONTENDERS["repack"]:
+            ok = (block.get("contenders") or {}).get(name, {}).get("status") == "ok"
+            _medians(f"repack/{mid}.summary.{name}", (block.get("summary") or {}).get(name),
+                     ("model_ms", "ttft_ms", "tok_s", "RssAnon") + FAULTS, ok, problems)
+
+
 def validate(doc, expect_ok_names=()):
     problems = []
 
@@ -167,11 +237,19 @@ def validate(doc, expect_ok_names=()):
                 problems.append(f"{name}: model {mid} absent")
             else:
                 _contenders(f"{name}/{mid}", sc[name][mid], CONTENDERS[name], problems, expect_ok)
+                if name == "decode":
+                    _decode_faults(mid, sc[name][mid], problems)
     if "switch" in sc and "skipped" not in sc["switch"]:
-        if not sc["switch"]:
-            problems.append("switch: no directions")
-        for d, block in sc["switch"].items():
-            _contenders(f"switch/{d}", block, CONTENDERS["switch"], problems, expect_ok)
+        _switching("switch", sc["switch"], problems, expect_ok)
+    if "standby" in sc and "skipped" not in sc["standby"]:
+        _switching("standby", sc["standby"], problems, expect_ok, ("standby_hits",))
+        for f in ("standby_bytes", "models", "metrics", "rss_kb"):
+            if f not in sc["standby"]:
+                problems.append(f"standby.{f} missing")
+    if "coldcache" in sc and "skipped" not in sc["coldcache"]:
+        _switching("coldcache", sc["coldcache"], problems, expect_ok, ("cache_left_pct",))
+    if "repack" in sc:
+        _repack(sc["repack"], problems, expect_ok)
     if "memory" in sc and "skipped" not in sc["memory"]:
         mem = sc["memory"]
         for f in ("pair", "switches", "checkpoints", "samples", "growth_kb", "errors"):
