@@ -29,6 +29,9 @@ struct LoadSpec {
   int parallel = 4;
   std::string chat_template;  // overrides the GGUF template when non-empty
   bool repack = true;         // llama.cpp's use_extra_bufts: repacked weights for the CPU
+  // Parse control-token text ("</s>") in chat message content as control
+  // tokens (llama-server's behaviour); off: content is plain text.
+  bool special_in_content = false;
   // Streamed text is handed to a sink at most once per this interval (the
   // first batch goes at once). Not a registry key: tests set 0 to get one
   // hand-over per token, whatever the machine's speed.
@@ -186,8 +189,20 @@ class Backend {
   // Reads the file and creates a context. Honours control.abort through the
   // loader's progress callback; an aborted load returns Status::Cancelled.
   virtual Result<ModelPtr> Load(const LoadSpec& spec, LoadControl& control) = 0;
+  // Returns freed heap to the operating system. Called when idle after a
+  // switch, not before a load: a load that reuses the freed memory of the
+  // model before it takes no page faults for it.
+  virtual void ReleaseFreeMemory() {}
   // Bytes held by the host-RAM prompt cache (KV state kept across switches).
   virtual uint64_t prompt_cache_bytes() const { return 0; }
+  // The errors Model::Prepare would give for `params` on the model `spec`
+  // names, found without loading it, so a request that cannot run is
+  // refused before a switch cancels others' work. Ok when it cannot tell.
+  virtual Status Precheck(const LoadSpec& spec, const GenerateParams& params) {
+    (void)spec;
+    (void)params;
+    return Status::Ok();
+  }
   // Switched-out models whose weights stay loaded, least recently used
   // first, and the bytes they count against the standby budget.
   virtual std::vector<StandbyModel> standby() const { return {}; }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "internal/llm/host_prompt_cache.h"
 #include "internal/llm/llama_model.h"
 #include "internal/llm/standby_pool.h"
+#include "internal/llm/vocab_cache.h"
 
 namespace modeld::llm {
 
@@ -33,6 +35,8 @@ class LlamaBackend : public Backend {
   // created next to them, standby is emptied and the file read after all.
   Result<ModelPtr> Load(const LoadSpec& spec, LoadControl& control) override;
   uint64_t prompt_cache_bytes() const override { return host_cache_->bytes(); }
+  Status Precheck(const LoadSpec& spec, const GenerateParams& params) override;
+  void ReleaseFreeMemory() override;
   std::vector<StandbyModel> standby() const override;
   uint64_t standby_bytes() const override { return standby_->bytes(); }
 
@@ -55,7 +59,9 @@ class LlamaBackend : public Backend {
   const std::shared_ptr<HostPromptCache> host_cache_;
   // Shared with the models, which put their weights here when they are freed.
   const std::shared_ptr<LlamaModel::Standby> standby_;
-  std::mutex load_mu_;  // held for a whole Load
+  VocabCache vocabs_;                 // for Precheck; thread-safe on its own
+  std::atomic<int64_t> releases_{0};  // ReleaseFreeMemory calls, for its log line
+  std::mutex load_mu_;                // held for a whole Load
   // Compute threads by thread count, made once and shared by every model
   // (one context at a time uses them).
   std::map<int, LlamaModel::ThreadpoolHandle> threadpools_;  // GUARDED_BY(load_mu_)

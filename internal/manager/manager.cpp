@@ -39,6 +39,13 @@ const llm::LoadSpec* Manager::FindSpec(const std::string& id) const {
 }
 
 Status Manager::Submit(const std::shared_ptr<Request>& request) {
+  // A request that would switch is checked against its model first (its
+  // vocabulary, not its weights), so one that cannot run is refused before
+  // the switch cancels others' work. Unlocked: it may read the file.
+  const std::string& named = request->requested_model();
+  if (const llm::LoadSpec* spec = FindSpec(named); spec != nullptr && named != Target()) {
+    if (Status st = backend_.Precheck(*spec, request->params()); !st.ok()) return st;
+  }
   std::lock_guard lock(mu_);
   if (shutdown_) return Status::ShuttingDown("server is shutting down");
   std::string id = request->requested_model();
@@ -48,7 +55,13 @@ Status Manager::Submit(const std::shared_ptr<Request>& request) {
   if (request->cancelled()) return request->cancel_status();
   // Joining a load the manager started itself (default model, restore) does
   // not make it a client's: a departed client must not abort it.
-  if (id != target_) RetargetLocked(id, /*requested=*/true);
+  if (id != target_) {
+    RetargetLocked(id, /*requested=*/true);
+  } else if (load_control_ && load_control_->abort.load()) {
+    // Joining a load whose waiters all left: it restarts for this client,
+    // so it is a client's switch again, dropped if this one leaves too.
+    target_requested_ = true;
+  }
   if (queue_.size() >= options_.max_queue) {
     return Status::QueueFull("queue is full (" + std::to_string(options_.max_queue) + ")");
   }
@@ -113,6 +126,11 @@ void Manager::Cancel(const std::shared_ptr<Request>& request, CancelReason reaso
   }
 }
 
+std::string Manager::Target() const {
+  std::lock_guard lock(mu_);
+  return target_;
+}
+
 Snapshot Manager::GetSnapshot() const {
   Snapshot s;
   for (const llm::StandbyModel& m : backend_.standby()) s.standby.push_back(m.id);
@@ -128,6 +146,7 @@ Snapshot Manager::GetSnapshot() const {
   s.preemptions = preemptions_ + model_preemptions_;
   s.kv_cells = model_loaded_cells_;
   s.last_error = last_error_;
+  s.generated_tokens = generated_;
   return s;
 }
 
@@ -163,10 +182,20 @@ bool Manager::CanAdmitLocked() const {
 
 void Manager::WorkerLoop() {
   std::unique_lock lock(mu_);
+  auto has_work = [&] {
+    return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
+  };
   for (;;) {
-    cv_.wait(lock, [&] {
-      return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
-    });
+    if (release_pending_ && !has_work()) {
+      // After a switch, once idle: the next load reuses the old model's
+      // freed heap (no page faults); what is still free then goes back.
+      release_pending_ = false;
+      lock.unlock();
+      backend_.ReleaseFreeMemory();
+      lock.lock();
+      continue;
+    }
+    cv_.wait(lock, has_work);
     // Running sequences are drained first: a switch or shutdown has
     // cancelled them, and the next step ends them without decoding.
     if (admission_.running() == 0) {
@@ -233,6 +262,11 @@ void Manager::StepLocked(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   kv_cells_used_ = used;
   model_preemptions_ = preemptions;
+  for (const auto& r : running_) {
+    if (!r) continue;
+    generated_[r->model] += r->stats.completion_tokens - r->counted_tokens;
+    r->counted_tokens = r->stats.completion_tokens;
+  }
   if (ended_.empty()) return;
   for (llm::SeqEnd& e : ended_) {
     std::shared_ptr<Request> request = std::move(running_[static_cast<size_t>(e.seq)]);
@@ -286,6 +320,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   }
 
   lock.lock();
+  release_pending_ = true;
   loading_.clear();
   load_control_.reset();
   SwitchReport report{from, to, MsSince(freed, t1), MsSince(t1, t2), "ok", ""};
@@ -310,7 +345,9 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   }
   if (status.code() == Code::kCancelled) {
     report.outcome = "aborted";
-    report.error = target_ != to ? "superseded by '" + target_ + "'" : "no client waits for it";
+    report.error = shutdown_       ? "shutting down"
+                   : target_ != to ? "superseded by '" + target_ + "'"
+                                   : "no client waits for it";
     if (observer_) observer_->OnSwitch(report);
     if (shutdown_ || target_ != to) return;  // the worker moves on to the new target
     // Asked for again after the abort was set (it cannot be unset): load it again.

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -60,6 +61,7 @@ class Manager {
 
  private:
   void WorkerLoop();
+  std::string Target() const;                             // target_, under mu_
   bool NeedsSwitchLocked() const;                         // REQUIRES: mu_ held
   bool CanAdmitLocked() const;                            // REQUIRES: mu_ held
   void SwitchLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
@@ -85,6 +87,7 @@ class Manager {
   // Touched only by the worker thread.
   llm::ModelPtr model_;
   std::vector<llm::SeqEnd> ended_;  // reused every step
+  bool release_pending_ = false;    // a switch freed memory; give it back when idle
   // Admitted (slot, request) whose Start is still to be called.
   std::vector<std::pair<int, std::shared_ptr<Request>>> starting_;
 
@@ -106,6 +109,9 @@ class Manager {
   bool target_requested_ = false;                  // GUARDED_BY(mu_); a client asked for target_
   bool restoring_ = false;  // GUARDED_BY(mu_); target_ is a restore after a failure
   std::string last_error_;  // GUARDED_BY(mu_)
+  // Tokens generated, by model, counted after every step (not only when a
+  // request ends), so the counter moves during a long generation.
+  std::map<std::string, int64_t> generated_;        // GUARDED_BY(mu_)
   std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                           // GUARDED_BY(mu_)
   std::thread worker_;

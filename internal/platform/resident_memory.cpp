@@ -1,5 +1,7 @@
 #include "internal/platform/resident_memory.h"
 
+#include <malloc.h>
+
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -36,6 +38,11 @@ ResidentMemory ReadResidentMemory() {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseResidentMemory(text.str());
+}
+
+int64_t HeapInUseBytes() {
+  const struct mallinfo2 info = mallinfo2();
+  return static_cast<int64_t>(info.uordblks + info.hblkhd);
 }
 
 }  // namespace modeld::platform

@@ -21,4 +21,8 @@ ResidentMemory ParseResidentMemory(std::string_view status);
 // This process's resident memory now; fields stay -1 when /proc cannot tell.
 ResidentMemory ReadResidentMemory();
 
+// Bytes malloc has handed out and not had back (arenas plus mmap'd chunks).
+// Unlike RSS, it counts memory a new allocation reused from freed heap.
+int64_t HeapInUseBytes();
+
 }  // namespace modeld::platform

@@ -36,5 +36,15 @@ TEST(ResidentMemoryTest, TouchingMemoryShowsAsAnon) {
   EXPECT_EQ(block[kBytes - 1], 1);
 }
 
+TEST(ResidentMemoryTest, HeapInUseCountsAnAllocationUntilItIsFreed) {
+  const int64_t before = HeapInUseBytes();
+  constexpr size_t kBytes = 8 << 20;
+  auto block = std::make_unique<char[]>(kBytes);
+  block[0] = 1;
+  EXPECT_GE(HeapInUseBytes() - before, static_cast<int64_t>(kBytes));
+  block.reset();
+  EXPECT_LT(HeapInUseBytes() - before, static_cast<int64_t>(kBytes));
+}
+
 }  // namespace
 }  // namespace modeld::platform
