@@ -44,6 +44,7 @@ std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg
     spec.parallel = m.parallel;
     spec.chat_template = m.chat_template;
     spec.repack = m.repack;
+    spec.special_in_content = m.special_in_content;
     specs.push_back(std::move(spec));
   }
   return specs;
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
     live.prompt_cache_bytes = backend->prompt_cache_bytes();
     live.standby_bytes = snap.standby_bytes;
     live.standby_models = snap.standby.size();
+    live.generated_tokens = snap.generated_tokens;
     return live;
   });
 

@@ -54,9 +54,9 @@ Status ReadInt(const nlohmann::json& obj, std::string_view key, long long lo, lo
     v = f->get<long long>();
   } else if (f->is_number_float()) {
     const double d = f->get<double>();
-    if (d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-      return TypeError(key, range);
-    }
+    // Only values a long long can hold may be converted: 2^63 itself (what
+    // LLONG_MAX rounds to as a double) would be undefined behaviour.
+    if (d != std::floor(d) || !(d >= -0x1p63 && d < 0x1p63)) return TypeError(key, range);
     v = static_cast<long long>(d);
   } else {
     return TypeError(key, range);

@@ -156,7 +156,6 @@ void Metrics::OnFinish(const manager::Outcome& o) {
     if (s.cached_tokens > 0) cached_tokens_[o.model] += static_cast<uint64_t>(s.cached_tokens);
   }
   if (s.completion_tokens > 0) {
-    generated_tokens_[o.model] += static_cast<uint64_t>(s.completion_tokens);
     const auto& t = o.timings;
     Observe(ttft_seconds_, kTtftBuckets, o.model,
             (t.queue_ms + t.switch_ms + t.prompt_ms) / 1000.0);
@@ -227,7 +226,7 @@ std::string Metrics::Render() const {
                "Switched-out models whose weights are kept loaded.");
   AppendSample(out, "modeld_standby_models", "", "", live.standby_models);
   AppendFamily(out, "modeld_generated_tokens_total", "counter", "Tokens generated, by model.");
-  AppendByModel(out, "modeld_generated_tokens_total", generated_tokens_);
+  AppendByModel(out, "modeld_generated_tokens_total", live.generated_tokens);
 
   AppendFamily(out, "modeld_model_info", "gauge",
                "1 for the model the state refers to: ready, loading, warming or failed.");

@@ -50,6 +50,7 @@ class Metrics final : public manager::Observer, public RequestObserver {
     uint64_t prompt_cache_bytes = 0;  // the host-RAM prompt cache
     uint64_t standby_bytes = 0;       // weights of switched-out models kept loaded
     uint64_t standby_models = 0;
+    std::map<std::string, int64_t> generated_tokens;  // by model, counted every decode step
   };
   void SetLiveSource(std::function<Live()> source) { live_ = std::move(source); }
 
@@ -75,7 +76,6 @@ class Metrics final : public manager::Observer, public RequestObserver {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_); route, status
   std::map<std::string, uint64_t> prompt_tokens_;             // GUARDED_BY(mu_); by model
-  std::map<std::string, uint64_t> generated_tokens_;          // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> cached_tokens_;             // GUARDED_BY(mu_); by model
   uint64_t prompt_cache_hits_ = 0;                            // GUARDED_BY(mu_)
   uint64_t prompt_cache_misses_ = 0;                          // GUARDED_BY(mu_)

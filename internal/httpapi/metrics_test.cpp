@@ -112,7 +112,13 @@ TEST(MetricsTest, EngineGaugesComeFromEventsAndTheLiveSource) {
   EXPECT_EQ(s.at("modeld_kv_cache_usage_perc"), 0);
   m.OnRunning(3);
   m.OnQueueDepth(2);
-  m.SetLiveSource([] { return Metrics::Live{0.25, 7, 4096}; });
+  m.SetLiveSource([] {
+    Metrics::Live live;
+    live.kv_usage = 0.25;
+    live.preemptions = 7;
+    live.prompt_cache_bytes = 4096;
+    return live;
+  });
   s = Parse(m.Render());
   EXPECT_EQ(s.at("modeld_num_requests_running"), 3);
   EXPECT_EQ(s.at("modeld_num_requests_waiting"), 2);
@@ -178,8 +184,6 @@ TEST(MetricsTest, TokensTtftAndDecodeSpeedComeFromOutcomes) {
   EXPECT_EQ(s.at("modeld_inflight_requests"), 0);
   EXPECT_EQ(s.at("modeld_prompt_tokens_total{model=\"tiny\"}"), 8);
   EXPECT_EQ(s.at("modeld_prompt_tokens_total{model=\"small\"}"), 4);
-  EXPECT_EQ(s.at("modeld_generated_tokens_total{model=\"tiny\"}"), 9);
-  EXPECT_EQ(s.count("modeld_generated_tokens_total{model=\"small\"}"), 0u);
   EXPECT_EQ(s.at("modeld_decode_tokens_per_second{model=\"tiny\"}"), 1000);  // the last one
   EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_count{model=\"tiny\"}"), 2);
   EXPECT_DOUBLE_EQ(s.at("modeld_time_to_first_token_seconds_sum{model=\"tiny\"}"), 0.12);
@@ -188,6 +192,24 @@ TEST(MetricsTest, TokensTtftAndDecodeSpeedComeFromOutcomes) {
   EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"0.1\"}"), 2);
   EXPECT_EQ(s.at("modeld_time_to_first_token_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"), 2);
   EXPECT_EQ(s.count("modeld_time_to_first_token_seconds_count{model=\"small\"}"), 0u);
+}
+
+// Generated tokens come from the manager's running count (read at scrape
+// time, so they move during a generation), not from finished requests.
+TEST(MetricsTest, GeneratedTokensAreReadAtScrapeTime) {
+  Metrics m;
+  Metrics::Live live;
+  live.generated_tokens = {{"tiny", 9}};
+  m.SetLiveSource([&live] { return live; });
+  m.OnFinish(Generated("tiny", 5, 7, 900));
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_generated_tokens_total{model=\"tiny\"}"), 9);
+  EXPECT_EQ(s.count("modeld_generated_tokens_total{model=\"small\"}"), 0u);
+  live.generated_tokens["tiny"] = 12;
+  live.generated_tokens["small"] = 1;
+  s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_generated_tokens_total{model=\"tiny\"}"), 12);
+  EXPECT_EQ(s.at("modeld_generated_tokens_total{model=\"small\"}"), 1);
 }
 
 TEST(MetricsTest, SwitchesFeedLoadAndSwitchHistograms) {

@@ -82,6 +82,17 @@ TEST(OpenAiRequestTest, SeedIsReducedModulo32Bits) {
   }
 }
 
+// Doubles outside what a 64-bit integer holds are refused, not converted:
+// 2^63 is where LLONG_MAX rounds to, and converting it is undefined.
+TEST(OpenAiRequestTest, SeedOutsideSixtyFourBitsIsRefused) {
+  for (const char* seed : {"9223372036854775808.0", "1e19", "-9223372036854777856.0", "1e300"}) {
+    auto call = ParseChatRequest(Chat(std::string("\"seed\":") + seed));
+    EXPECT_FALSE(call.ok()) << seed;
+  }
+  auto edge = ParseChatRequest(Chat("\"seed\":-9223372036854775808.0"));
+  EXPECT_TRUE(edge.ok()) << edge.status().message();
+}
+
 TEST(OpenAiRequestTest, CompletionDefaultsAndFields) {
   auto call = ParseCompletionRequest(R"({"prompt":"once","model":"tiny"})");
   ASSERT_TRUE(call.ok()) << call.status().message();

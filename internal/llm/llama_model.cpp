@@ -31,6 +31,7 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
       model_(std::move(model)),
       ctx_(std::move(ctx)),
       homes_(std::move(homes)),
+      prompts_(model_.get(), spec_.chat_template, spec_.special_in_content, spec_.id),
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
@@ -170,33 +171,8 @@ Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
   return rc == 0 ? Status::Ok() : DecodeError(rc, spec_.id);
 }
 
-Status LlamaModel::BuildPrompt(const GenerateParams& params, std::vector<llama_token>& out) {
-  if (params.messages.has_value()) {
-    if (params.messages->empty()) return Status::InvalidRequest("messages must not be empty");
-    std::string formatted;
-    Status st =
-        FormatChat(model_.get(), spec_.chat_template, *params.messages, spec_.id, formatted);
-    if (!st.ok()) return st;
-    return Tokenize(vocab_, formatted, /*parse_special=*/true, out);
-  }
-  return Tokenize(vocab_, params.prompt, /*parse_special=*/false, out);
-}
-
 Result<PreparedPrompt> LlamaModel::Prepare(const GenerateParams& params) {
-  if (params.max_tokens <= 0) return Status::InvalidRequest("max_tokens must be positive");
-  for (const auto& stop : params.stop) {
-    if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
-  }
-  PreparedPrompt prepared;
-  if (Status st = BuildPrompt(params, prepared.tokens); !st.ok()) return st;
-  const int n_prompt = static_cast<int>(prepared.tokens.size());
-  if (n_prompt + 1 > n_ctx_) {
-    return Status::InvalidRequest("prompt is " + std::to_string(n_prompt) +
-                                  " tokens; context size is " + std::to_string(n_ctx_));
-  }
-  prepared.cells = static_cast<int>(std::min<int64_t>(
-      static_cast<int64_t>(n_prompt) + static_cast<int64_t>(params.max_tokens), n_ctx_));
-  return prepared;
+  return prompts_.Prepare(params, n_ctx_);
 }
 
 void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& params,

@@ -11,6 +11,7 @@
 
 #include "internal/llm/adapter.h"
 #include "internal/llm/host_prompt_cache.h"
+#include "internal/llm/prompt_builder.h"
 #include "internal/llm/sequence.h"
 #include "internal/llm/standby_pool.h"
 
@@ -91,8 +92,6 @@ class LlamaModel : public Model {
     }
   };
 
-  // Turns the prompt or messages into `out`.
-  Status BuildPrompt(const GenerateParams& params, std::vector<llama_token>& out);
   // Adds the step's tokens to batch_; returns how many.
   int BuildBatch();
   // Frees the cells of a finished sequence's kept cache (least recently
@@ -127,6 +126,7 @@ class LlamaModel : public Model {
   ThreadpoolHandle threadpool_;
   ContextHandle ctx_;
   const Homes homes_;
+  const PromptBuilder prompts_;
   const llama_vocab* vocab_;
   int n_ctx_;
   int n_batch_;

@@ -38,10 +38,10 @@ Status FormatChat(const llama_model* model, const std::string& template_override
   return Status::Ok();
 }
 
-Status Tokenize(const llama_vocab* vocab, std::string_view text, bool parse_special,
-                std::vector<llama_token>& out) {
+Status TokenizeText(const llama_vocab* vocab, std::string_view text, bool add_special,
+                    bool parse_special, std::vector<llama_token>& out) {
   if (text.size() > INT_MAX / 2) return Status::InvalidRequest("prompt is too large");
-  const bool add_bos = llama_vocab_get_add_bos(vocab);
+  const bool add_bos = add_special && llama_vocab_get_add_bos(vocab);
   const auto len = static_cast<int32_t>(text.size());
   // Every token covers at least one byte, except BOS/EOS and a space prefix.
   out.resize(text.size() + 4);
@@ -54,7 +54,6 @@ Status Tokenize(const llama_vocab* vocab, std::string_view text, bool parse_spec
   }
   if (n < 0) return Status::InvalidRequest("prompt could not be tokenized");
   out.resize(static_cast<size_t>(n));
-  if (out.empty()) return Status::InvalidRequest("prompt is empty");
   return Status::Ok();
 }
 

@@ -22,10 +22,11 @@ Status FormatChat(const llama_model* model, const std::string& template_override
                   const std::vector<ChatMessage>& messages, std::string_view model_id,
                   std::string& out);
 
-// Tokenizes `text` into `out` (replacing its contents), adding BOS when the
-// vocabulary asks for it. `parse_special` turns special-token text such as
-// "<|im_start|>" into the special tokens (for templated prompts only).
-Status Tokenize(const llama_vocab* vocab, std::string_view text, bool parse_special,
-                std::vector<llama_token>& out);
+// Tokenizes `text` into `out` (replacing its contents). With `add_special`,
+// adds BOS (and EOS) when the vocabulary asks for them. `parse_special`
+// turns control-token text such as "<|im_start|>" into those tokens (for a
+// chat template's own text only). `out` may end up empty.
+Status TokenizeText(const llama_vocab* vocab, std::string_view text, bool add_special,
+                    bool parse_special, std::vector<llama_token>& out);
 
 }  // namespace modeld::llm

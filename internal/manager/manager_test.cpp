@@ -462,6 +462,26 @@ TEST_F(ManagerTest, ClientCancelStopsARunningGeneration) {
   ASSERT_TRUE(WaitReady("a"));  // nothing else changes
 }
 
+// The generated-token count moves while a request runs, not only at its end.
+TEST_F(ManagerTest, GeneratedTokensAreCountedWhileARequestRuns) {
+  StartReady("a");
+  backend_.CloseGate();
+  auto r1 = Submit("a", /*max_tokens=*/100);
+  ASSERT_TRUE(backend_.WaitGenerates("a", 1, kWait));
+  backend_.Allow(3);
+  ASSERT_TRUE(backend_.WaitTokens(3, kWait));
+  // The count is taken after the step that made the third token.
+  backend_.Allow(1);
+  ASSERT_TRUE(backend_.WaitTokens(4, kWait));
+  const auto generated = manager_->GetSnapshot().generated_tokens;
+  ASSERT_EQ(generated.count("a"), 1u);
+  EXPECT_GE(generated.at("a"), 3);
+  EXPECT_FALSE(r1->finished());
+  manager_->Cancel(r1, CancelReason::kDisconnect);
+  Seen s = WaitOutcome(r1);
+  EXPECT_EQ(manager_->GetSnapshot().generated_tokens.at("a"), s.outcome.stats.completion_tokens);
+}
+
 // The switch's only waiter leaves before the worker began the load: no load
 // starts for nobody.
 TEST_F(ManagerTest, CancelOfOnlyWaiterBeforeTheLoadDropsTheSwitch) {
@@ -524,6 +544,24 @@ TEST_F(ManagerTest, NewWaiterAfterAnAbortedLoadStillGetsItsModel) {
   ASSERT_TRUE(WaitReady("b"));
   EXPECT_EQ(backend_.aborted_loads("b"), 1);
   EXPECT_EQ(backend_.loads("b"), 2);
+}
+
+// A second client joins a load whose only waiter left (it restarts for the
+// newcomer) and then leaves too: the restarted load is dropped as well.
+TEST_F(ManagerTest, AWaiterThatJoinsAnAbortedLoadAndLeavesDropsItToo) {
+  StartReady("a");
+  backend_.BlockLoad("b", AbortMode::kAfterRelease);
+  auto r1 = Submit("b");
+  ASSERT_TRUE(backend_.WaitLoads("b", 1, kWait));
+  manager_->Cancel(r1, CancelReason::kDisconnect);
+  auto r2 = Submit("b");
+  backend_.BlockWarmup("b");  // the restarted load waits in its warm-up
+  backend_.ReleaseLoad("b");
+  ASSERT_TRUE(backend_.WaitLoads("b", 2, kWait));
+  manager_->Cancel(r2, CancelReason::kDisconnect);
+  ExpectCancelled(WaitOutcome(r2), CancelReason::kDisconnect);
+  ASSERT_TRUE(WaitReady("a"));
+  EXPECT_EQ(backend_.loads("a"), 2);
 }
 
 // Switching back to the previous model and then leaving must not leave the

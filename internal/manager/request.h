@@ -89,6 +89,7 @@ class Request final : public llm::TextSink {
   // ---- the manager's worker thread only
   std::optional<llm::PreparedPrompt> prompt;  // tokenized while waiting at the queue's head
   llm::GenerateStats stats;                   // filled in by the model while it runs
+  int counted_tokens = 0;  // of stats.completion_tokens, in the manager's running total
 
  private:
   void SignalLocked();  // REQUIRES: mu_ held

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,7 @@ struct Snapshot {
   // first), and the bytes they count against the standby budget.
   std::vector<std::string> standby;
   uint64_t standby_bytes = 0;
+  std::map<std::string, int64_t> generated_tokens;  // by model, since start
 };
 
 // What happened in one load or switch, for logs and metrics.

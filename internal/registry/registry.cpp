@@ -20,9 +20,9 @@ namespace {
 constexpr std::array<std::string_view, 7> kTopKeys = {
     "default_model",      "models",       "max_queue", "max_body_bytes", "parallel",
     "prompt_cache_bytes", "standby_bytes"};
-constexpr std::array<std::string_view, 11> kEntryKeys = {
+constexpr std::array<std::string_view, 12> kEntryKeys = {
     "id",      "name",         "path",          "quant",    "family", "ctx_size",
-    "threads", "n_gpu_layers", "chat_template", "parallel", "repack"};
+    "threads", "n_gpu_layers", "chat_template", "parallel", "repack", "special_in_content"};
 
 bool ValidId(std::string_view id) {
   if (id.empty()) {
@@ -176,6 +176,10 @@ class Parser {
       return s;
     }
     if (Status s = reader_.ReadBool(f, where, "repack", &e->repack); !s.ok()) {
+      return s;
+    }
+    if (Status s = reader_.ReadBool(f, where, "special_in_content", &e->special_in_content);
+        !s.ok()) {
       return s;
     }
     fs::path path(e->path);

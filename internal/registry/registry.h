@@ -29,6 +29,10 @@ struct ModelEntry {
   // use_extra_bufts): faster decode for Q4_0, a slower load (a copy out of
   // the mapping instead of using it in place).
   bool repack = true;
+  // Parse control-token text such as "</s>" in chat message content as
+  // control tokens (llama-server's behaviour). Off: content is plain text,
+  // so users cannot forge the template's markers.
+  bool special_in_content = false;
   bool exists = false;  // whether `path` was a regular file at load time
   int line = 0;         // 1-based line of the entry in the config, for messages
 };

@@ -106,7 +106,8 @@ const InvalidCase kInvalid[] = {
      "    temperature: 0.2\n",
      "cfg.yaml:7: models[0].temperature: unknown key; valid keys are id, name, path, quant, "
      "family, "
-     "ctx_size, threads, n_gpu_layers, chat_template, parallel, repack"},
+     "ctx_size, threads, n_gpu_layers, chat_template, parallel, repack, "
+     "special_in_content"},
     {"unknown_top_key_close", "default_model: a\nmodles: []\n",
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",
@@ -257,6 +258,7 @@ TEST(RegistryTest, RepackDefaultsToTrueAndTakesOnlyBooleans) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->Find("a")->repack);
   EXPECT_FALSE(r->Find("b")->repack);
+  EXPECT_FALSE(r->Find("a")->special_in_content);
   r = ParseText("models:\n  - {id: a, name: A, path: a, quant: f16, family: l, repack: yes}\n");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),

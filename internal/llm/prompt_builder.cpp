@@ -1,0 +1,170 @@
+#include "internal/llm/prompt_builder.h"
+
+#include <algorithm>
+#include <string_view>
+
+#include "internal/llm/llama_prompt.h"
+#include "internal/llm/utf8_stream.h"
+
+namespace modeld::llm {
+namespace {
+
+// Stands in for message i's content while the template is rendered; the
+// unit separators keep it from occurring in a template or merging with it.
+std::string Placeholder(size_t i) { return "\x1fmodeld-content-" + std::to_string(i) + "\x1f"; }
+
+// Tokenizes `raw` as plain text (no BOS), appending to `out`. Each call
+// starts as llama.cpp starts a fragment after a control token.
+Status AppendPlain(const llama_vocab* vocab, const std::string& raw,
+                   std::vector<llama_token>& out) {
+  if (raw.empty()) return Status::Ok();
+  std::vector<llama_token> part;
+  if (Status st = TokenizeText(vocab, raw, /*add_special=*/false, /*parse_special=*/false, part);
+      !st.ok()) {
+    return st;
+  }
+  out.insert(out.end(), part.begin(), part.end());
+  return Status::Ok();
+}
+
+}  // namespace
+
+PromptBuilder::PromptBuilder(const llama_model* model, std::string template_override,
+                             bool special_in_content, std::string model_id)
+    : model_(model),
+      vocab_(llama_model_get_vocab(model)),
+      template_override_(std::move(template_override)),
+      special_in_content_(special_in_content),
+      model_id_(std::move(model_id)) {
+  // The tokens parse_special governs in llama.cpp: control and unknown.
+  // (User-defined tokens are matched in plain text too.)
+  const int n = llama_vocab_n_tokens(vocab_);
+  for (llama_token t = 0; t < n; ++t) {
+    const auto attr = llama_vocab_get_attr(vocab_, t);
+    if ((attr & (LLAMA_TOKEN_ATTR_CONTROL | LLAMA_TOKEN_ATTR_UNKNOWN)) == 0) continue;
+    const char* text = llama_vocab_get_text(vocab_, t);
+    if (text != nullptr && *text != '\0') specials_.emplace_back(text, t);
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+Status PromptBuilder::Build(const GenerateParams& params, std::vector<llama_token>& out) const {
+  Status st = BuildTokens(params, out);
+  if (st.ok() && out.empty()) return Status::InvalidRequest("prompt is empty");
+  return st;
+}
+
+Status PromptBuilder::BuildTokens(const GenerateParams& params,
+                                  std::vector<llama_token>& out) const {
+  if (!params.messages.has_value()) {
+    return TokenizeText(vocab_, params.prompt, /*add_special=*/true, /*parse_special=*/false, out);
+  }
+  const std::vector<ChatMessage>& messages = *params.messages;
+  if (messages.empty()) return Status::InvalidRequest("messages must not be empty");
+  if (!special_in_content_ && ContentHasSpecialText(messages)) {
+    return BuildSegmented(messages, out);
+  }
+  // No control-token text in the content: parsing the whole rendering gives
+  // the same tokens as the segmented path, exactly as llama.cpp would.
+  std::string formatted;
+  if (Status st = FormatChat(model_, template_override_, messages, model_id_, formatted);
+      !st.ok()) {
+    return st;
+  }
+  return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/true, out);
+}
+
+bool PromptBuilder::ContentHasSpecialText(const std::vector<ChatMessage>& messages) const {
+  for (const ChatMessage& m : messages) {
+    for (const auto& [text, token] : specials_) {
+      if (m.content.find(text) != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+void PromptBuilder::SplitTemplateText(std::string_view text, std::vector<std::string>& raw,
+                                      std::vector<llama_token>& special) const {
+  // raw[i] precedes special[i]; raw has one more entry than special.
+  while (!text.empty()) {
+    size_t best_pos = std::string_view::npos;
+    const std::pair<std::string, llama_token>* best = nullptr;
+    for (const auto& s : specials_) {  // longest first: ties go to the longer token
+      const size_t pos = text.find(s.first);
+      if (pos < best_pos) {
+        best_pos = pos;
+        best = &s;
+      }
+    }
+    if (best == nullptr) break;
+    raw.back().append(text.substr(0, best_pos));
+    special.push_back(best->second);
+    raw.emplace_back();
+    text.remove_prefix(best_pos + best->first.size());
+  }
+  raw.back().append(text);
+}
+
+Status PromptBuilder::BuildSegmented(const std::vector<ChatMessage>& messages,
+                                     std::vector<llama_token>& out) const {
+  std::vector<ChatMessage> masked = messages;
+  for (size_t i = 0; i < masked.size(); ++i) masked[i].content = Placeholder(i);
+  std::string rendered;
+  if (Status st = FormatChat(model_, template_override_, masked, model_id_, rendered); !st.ok()) {
+    return st;
+  }
+  // Template text split at its control tokens; content joins the plain
+  // text around it, as it would in one rendering.
+  std::vector<std::string> raw(1);
+  std::vector<llama_token> special;
+  std::string_view rest = rendered;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string mark = Placeholder(i);
+    const size_t pos = rest.find(mark);
+    if (pos == std::string_view::npos) {
+      // The template dropped or rewrote the content; it cannot be placed
+      // safely, so the whole rendering is plain text.
+      std::string formatted;
+      if (Status st = FormatChat(model_, template_override_, messages, model_id_, formatted);
+          !st.ok()) {
+        return st;
+      }
+      return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/false, out);
+    }
+    SplitTemplateText(rest.substr(0, pos), raw, special);
+    raw.back().append(messages[i].content);
+    rest.remove_prefix(pos + mark.size());
+  }
+  SplitTemplateText(rest, raw, special);
+
+  // BOS and EOS as TokenizeText's add_special adds them.
+  const bool add_bos = llama_vocab_get_add_bos(vocab_);
+  out.clear();
+  if (add_bos) out.push_back(llama_vocab_bos(vocab_));
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (Status st = AppendPlain(vocab_, raw[i], out); !st.ok()) return st;
+    if (i < special.size()) out.push_back(special[i]);
+  }
+  if (add_bos && llama_vocab_get_add_eos(vocab_)) out.push_back(llama_vocab_eos(vocab_));
+  return Status::Ok();
+}
+
+Result<PreparedPrompt> PromptBuilder::Prepare(const GenerateParams& params, int n_ctx) const {
+  if (params.max_tokens <= 0) return Status::InvalidRequest("max_tokens must be positive");
+  for (const auto& stop : params.stop) {
+    if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
+  }
+  PreparedPrompt prepared;
+  if (Status st = Build(params, prepared.tokens); !st.ok()) return st;
+  const int n_prompt = static_cast<int>(prepared.tokens.size());
+  if (n_prompt + 1 > n_ctx) {
+    return Status::InvalidRequest("prompt is " + std::to_string(n_prompt) +
+                                  " tokens; context size is " + std::to_string(n_ctx));
+  }
+  prepared.cells = static_cast<int>(std::min<int64_t>(
+      static_cast<int64_t>(n_prompt) + static_cast<int64_t>(params.max_tokens), n_ctx));
+  return prepared;
+}
+
+}  // namespace modeld::llm
