@@ -1,5 +1,6 @@
 # modeld developer entry points. `make run` and `make test` do all setup.
 SHELL := /bin/bash
+, := ,
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CONFIG ?= configs/models.yaml
@@ -9,7 +10,7 @@ LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
 SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
 
 .PHONY: all setup configure build run test models tidy format clean bench bench-quick \
-  check-robust fresh-check
+  check-robust fresh-check test-asan test-tsan
 
 all: build
 
@@ -35,6 +36,29 @@ run: build
 test: build
 	@scripts/models.sh test 1b
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j1
+
+# The unit and black-box suites on modeld built by clang with sanitizers
+# (llama.cpp's libraries stay uninstrumented), each in its own build folder
+# with its own bin/. Suppressions and options: tests/sanitizers/.
+SAN_CMAKE = cmake -S . -B $(BUILD)-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMODELD_SANITIZE=$(2) \
+  -DMODELD_BIN_DIR=$(CURDIR)/$(BUILD)-$(1)/bin \
+  -DCMAKE_PREFIX_PATH="$$(cat $(LLAMA_PREFIX_FILE));$(CMAKE_PREFIX_PATH)" >/dev/null
+SAN_TESTS = -L 'unit|blackbox' -E 'static_binary|systemd_unit'
+
+test-asan: models
+	@$(call SAN_CMAKE,asan,address$(,)undefined)
+	@cmake --build $(BUILD)-asan -j$(JOBS)
+	cd $(BUILD)-asan && ASAN_OPTIONS=$$(cat $(CURDIR)/tests/sanitizers/asan.options) \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
+	  ctest --output-on-failure --timeout 600 -j1 $(SAN_TESTS)
+
+test-tsan: models
+	@$(call SAN_CMAKE,tsan,thread)
+	@cmake --build $(BUILD)-tsan -j$(JOBS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp" \
+	  ctest --output-on-failure --timeout 600 -j1 $(SAN_TESTS)
 
 # The unit tests REPEAT times (default 3), on the idle machine and then pinned
 # to one core beside a busy process; run it before a commit.

@@ -54,21 +54,22 @@ TEST(WeightsTest, ListsLlamaTensorsWithShapes) {
 TEST(WeightsTest, RowsAreDeterministicAndIndependentOfChunking) {
   const ModelSpec spec = TinySpec(EogMode::kNever);
   const Vocab v = BuildVocab(spec.shape.n_vocab).value();
-  const TensorDesc& q = Get(TensorList(spec.shape), "blk.1.attn_q.weight");
+  // Copies: Get returns a reference into the temporary list.
+  const TensorDesc q = Get(TensorList(spec.shape), "blk.1.attn_q.weight");
   const std::vector<float> all = Fill(q, spec, v, 0, q.ne1);
   const std::vector<float> tail = Fill(q, spec, v, 10, q.ne1);
   EXPECT_EQ(all, Fill(q, spec, v, 0, q.ne1));
   EXPECT_TRUE(std::equal(tail.begin(), tail.end(), all.begin() + 10 * q.ne0));
   // Another seed or another tensor gives other values.
   EXPECT_NE(all, Fill(q, TinySpec(EogMode::kNever, 6), v, 0, q.ne1));
-  const TensorDesc& q2 = Get(TensorList(spec.shape), "blk.2.attn_q.weight");
+  const TensorDesc q2 = Get(TensorList(spec.shape), "blk.2.attn_q.weight");
   EXPECT_NE(all, Fill(q2, spec, v, 0, q2.ne1));
 }
 
 TEST(WeightsTest, WeightsAreSmallAndCentred) {
   const ModelSpec spec = TinySpec(EogMode::kNever);
   const Vocab v = BuildVocab(spec.shape.n_vocab).value();
-  const TensorDesc& up = Get(TensorList(spec.shape), "blk.0.ffn_up.weight");
+  const TensorDesc up = Get(TensorList(spec.shape), "blk.0.ffn_up.weight");
   const std::vector<float> w = Fill(up, spec, v, 0, up.ne1);
   double sum = 0, sq = 0;
   for (float x : w) {
@@ -80,14 +81,14 @@ TEST(WeightsTest, WeightsAreSmallAndCentred) {
   const double mean = sum / w.size(), sd = std::sqrt(sq / w.size() - mean * mean);
   EXPECT_NEAR(mean, 0.0, 0.001);
   EXPECT_NEAR(sd, 0.02, 0.001);
-  const TensorDesc& norm = Get(TensorList(spec.shape), "blk.0.attn_norm.weight");
+  const TensorDesc norm = Get(TensorList(spec.shape), "blk.0.attn_norm.weight");
   for (float x : Fill(norm, spec, v, 0, 1)) EXPECT_EQ(x, 1.0f);
 }
 
 TEST(WeightsTest, NeverZeroesOutputRowsOfSpecialTokens) {
   const ModelSpec spec = TinySpec(EogMode::kNever);
   const Vocab v = BuildVocab(spec.shape.n_vocab).value();
-  const TensorDesc& out = Get(TensorList(spec.shape), "output.weight");
+  const TensorDesc out = Get(TensorList(spec.shape), "output.weight");
   const std::vector<float> w = Fill(out, spec, v, 0, 300);
   for (int id = 0; id < 300; ++id) {
     bool all_zero = true;
