@@ -8,7 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "internal/httpapi/access_policy.h"
 #include "internal/httpapi/api_context.h"
+#include "internal/httpapi/client_paths.h"
+#include "internal/httpapi/http_origin.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
 #include "internal/httpapi/openai_api.h"
@@ -20,6 +23,7 @@
 #include "internal/manager/manager.h"
 #include "internal/manager/multi_observer.h"
 #include "internal/platform/huge_pages.h"
+#include "internal/registry/api_key_file.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -30,6 +34,11 @@ struct Flags {
   int port = 8080;
   std::string log_level = "info";
   int threads = 0;
+  std::string api_key_file;
+  std::vector<std::string> cors_origins;
+  std::vector<std::string> allowed_hosts;
+  bool public_metrics = false;
+  bool expose_paths = false;
 };
 
 std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg) {
@@ -90,6 +99,25 @@ int main(int argc, char** argv) {
   app.add_option("--threads", flags.threads, "llama.cpp threads (0: one per core)")
       ->envname("MODELD_THREADS")
       ->check(CLI::Range(0, 1024));
+  app.add_option("--api-key-file", flags.api_key_file,
+                 "file of API keys, one per line ('#' comments); clients send "
+                 "'Authorization: Bearer <key>'")
+      ->envname("MODELD_API_KEY_FILE");
+  app.add_option("--cors-origins", flags.cors_origins,
+                 "web origins (scheme://host[:port], comma-separated, or *) allowed to call "
+                 "the API from a browser; default: same-origin only")
+      ->envname("MODELD_CORS_ORIGINS")
+      ->delimiter(',');
+  app.add_option("--allowed-hosts", flags.allowed_hosts,
+                 "Host names served besides IP addresses and localhost (comma-separated; "
+                 ".example.com for subdomains; * for any)")
+      ->envname("MODELD_ALLOWED_HOSTS")
+      ->delimiter(',');
+  app.add_flag("--public-metrics", flags.public_metrics, "serve GET /metrics without an API key")
+      ->envname("MODELD_PUBLIC_METRICS");
+  app.add_flag("--expose-paths", flags.expose_paths,
+               "show model file paths to clients (/models, error messages)")
+      ->envname("MODELD_EXPOSE_PATHS");
   CLI11_PARSE(app, argc, argv);
 
   if (auto st = log::SetLevel(flags.log_level); !st.ok()) {
@@ -103,6 +131,21 @@ int main(int argc, char** argv) {
   }
   for (const auto& m : reg->models()) {
     if (!m.exists) log::Warn("model file missing", {{"model", m.id}, {"path", m.path}});
+  }
+  std::vector<std::string> keys = reg->api_keys();
+  if (!flags.api_key_file.empty()) {
+    auto file_keys = modeld::registry::LoadApiKeyFile(flags.api_key_file);
+    if (!file_keys.ok()) {
+      log::Error("invalid --api-key-file: " + file_keys.status().message());
+      return 2;
+    }
+    keys.insert(keys.end(), file_keys->begin(), file_keys->end());
+  }
+  auto policy = modeld::httpapi::AccessPolicy::Create(
+      {std::move(keys), flags.cors_origins, flags.allowed_hosts, flags.public_metrics});
+  if (!policy.ok()) {
+    log::Error("invalid flag: " + policy.status().message());
+    return 2;
   }
 
   auto backend = modeld::llm::LlamaBackend::Create(flags.threads,
@@ -131,24 +174,38 @@ int main(int argc, char** argv) {
   modeld::httpapi::Limits limits;
   limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
   modeld::httpapi::Server server(router, limits);
-  modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor()};
+  std::vector<std::string> model_paths;
+  for (const auto& m : reg->models()) model_paths.push_back(m.path);
+  modeld::httpapi::ApiContext ctx{
+      manager, *reg, server.io().get_executor(),
+      modeld::httpapi::ClientPaths(std::move(model_paths), flags.expose_paths)};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
   modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
   modeld::httpapi::RegisterMetricsRoute(router, metrics);
   router.SetObserver(&metrics);
+  router.SetGate(&*policy);
 
   auto port = server.Listen(flags.host, flags.port);
   if (!port.ok()) {
     log::Error("cannot start", {{"error", port.status().message()}});
     return 1;
   }
+  if (!policy->auth_enabled() && !modeld::httpapi::IsLoopbackAddress(flags.host)) {
+    // Loud on purpose: this exposes the model to the network.
+    log::Warn("no API keys on a non-loopback address: anyone who can reach " + flags.host + ":" +
+                  std::to_string(*port) +
+                  " can use this server; set --api-key-file or api_keys in the registry",
+              {{"host", flags.host}, {"port", *port}});
+  }
+  // After the warning: tests and scripts read the log up to "listening".
   log::Info("listening", {{"host", flags.host},
                           {"port", *port},
                           {"config", flags.config},
                           {"version", MODELD_VERSION},
                           {"default_model", std::string(reg->default_model())},
                           {"malloc_huge_pages", huge_pages},
-                          {"thp", modeld::platform::TransparentHugePageMode()}});
+                          {"thp", modeld::platform::TransparentHugePageMode()},
+                          {"api_keys", policy->key_count()}});
   manager.Start(std::string(reg->default_model()));
   server.Run();
 

@@ -90,7 +90,8 @@ void Connection::Respond(int status, std::string body, std::string_view content_
   auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status),
                                                                  version_);
   res->set(http::field::server, "modeld/" MODELD_VERSION);
-  res->set(http::field::content_type, content_type);
+  if (!content_type.empty()) res->set(http::field::content_type, content_type);
+  for (const auto& [name, value] : headers_) res->set(name, value);
   if (retry_after_s > 0) res->set(http::field::retry_after, std::to_string(retry_after_s));
   res->keep_alive(keep_alive_);
   res->body() = std::move(body);
@@ -183,6 +184,7 @@ void Connection::LogRequest(int status) {
   log::Info("request", fields);
   router_.Report(path_, status, ms);
   log_ = RequestLog{};
+  headers_.clear();
 }
 
 }  // namespace modeld::httpapi

@@ -4,6 +4,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +44,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends a complete response, then reads the next request (or closes).
   void Respond(int status, std::string body, std::string_view content_type = "application/json",
                int retry_after_s = 0);
+  // Adds a header to the response to the current request (CORS,
+  // WWW-Authenticate); Respond and a streamed response's head include it.
+  void AddHeader(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
+  const std::vector<std::pair<std::string, std::string>>& added_headers() const { return headers_; }
   // Hands the connection to a streaming responder until EndStream.
   void BeginStream(std::shared_ptr<StreamingResponder> responder);
   // Writes raw bytes of a streamed response; `data` must live until OnWritten.
@@ -79,6 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_ = true;
   std::chrono::steady_clock::time_point started_{};
   RequestLog log_;
+  std::vector<std::pair<std::string, std::string>> headers_;  // see AddHeader
 
   bool watching_ = false;    // a disconnect-watch read is outstanding
   bool await_next_ = false;  // the response is done; the watch read leads to the next request

@@ -12,10 +12,17 @@ int HttpStatusFor(const Status& status) {
     case Code::kUnsupportedParameter:
     case Code::kTemplateError:
       return 400;
+    case Code::kUnauthorized:
+      return 401;
+    case Code::kOriginNotAllowed:
+    case Code::kHostNotAllowed:
+      return 403;
     case Code::kModelNotFound:
       return 404;
     case Code::kPayloadTooLarge:
       return 413;
+    case Code::kUnsupportedMediaType:
+      return 415;
     case Code::kNoModelLoaded:
     case Code::kCancelled:
       return 409;
@@ -38,6 +45,11 @@ int RetryAfterFor(const Status& status) {
     default:
       return 0;
   }
+}
+
+std::string_view ChallengeFor(const Status& status) {
+  // RFC 6750: a 401 names the scheme the client should use.
+  return status.code() == Code::kUnauthorized ? "Bearer" : "";
 }
 
 std::string NativeErrorBody(const Status& status) {

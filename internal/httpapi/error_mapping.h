@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "pkg/types/status.h"
 
@@ -11,6 +12,9 @@ int HttpStatusFor(const Status& status);
 
 // Seconds for Retry-After, or 0 when the header does not apply.
 int RetryAfterFor(const Status& status);
+
+// The WWW-Authenticate value of a 401 ("Bearer"), or empty.
+std::string_view ChallengeFor(const Status& status);
 
 // {"error":{"code","message"}} — the native body.
 std::string NativeErrorBody(const Status& status);

@@ -19,11 +19,21 @@ TEST(ErrorMappingTest, StatusCodesFollowTheContract) {
       {Status::NoModel("x"), 409, 0},        {Status::Cancelled("x"), 409, 0},
       {Status::QueueFull("x"), 503, 1},      {Status::ShuttingDown("x"), 503, 5},
       {Status::LoadFailed("x"), 500, 0},     {Status::Internal("x"), 500, 0},
+      {Status::Unauthorized("x"), 401, 0},   {Status::OriginNotAllowed("x"), 403, 0},
+      {Status::HostNotAllowed("x"), 403, 0}, {Status::UnsupportedMediaType("x"), 415, 0},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(HttpStatusFor(c.status), c.http) << c.status.code_name();
     EXPECT_EQ(RetryAfterFor(c.status), c.retry_after) << c.status.code_name();
   }
+}
+
+TEST(ErrorMappingTest, OnlyA401CarriesABearerChallenge) {
+  EXPECT_EQ(ChallengeFor(Status::Unauthorized("x")), "Bearer");
+  EXPECT_EQ(ChallengeFor(Status::OriginNotAllowed("x")), "");
+  EXPECT_EQ(ChallengeFor(Status::Internal("x")), "");
+  EXPECT_EQ(Status::Unauthorized("x").code_name(), "invalid_api_key");
+  EXPECT_EQ(Status::UnsupportedMediaType("x").code_name(), "unsupported_media_type");
 }
 
 TEST(ErrorMappingTest, BodiesCarryCodeAndMessage) {

@@ -19,9 +19,11 @@ struct InferExchange::PumpHandler {
 };
 
 InferExchange::InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager,
-                             StreamFormatPtr format, bool stream, asio::any_io_executor executor)
+                             const ClientPaths& paths, StreamFormatPtr format, bool stream,
+                             asio::any_io_executor executor)
     : conn_(std::move(conn)),
       manager_(manager),
+      paths_(paths),
       format_(std::move(format)),
       stream_(stream),
       executor_(std::move(executor)) {
@@ -43,8 +45,8 @@ void InferExchange::Start(std::shared_ptr<manager::Request> request) {
     if (!request_->requested_model().empty())
       conn_->log().fields["model"] = request_->requested_model();
     done_ = true;
-    conn_->Respond(HttpStatusFor(status), format_->ErrorBody(status), "application/json",
-                   RetryAfterFor(status));
+    conn_->Respond(HttpStatusFor(status), format_->ErrorBody(paths_.Redact(status)),
+                   "application/json", RetryAfterFor(status));
     return;
   }
   conn_->BeginStream(shared_from_this());
@@ -124,8 +126,8 @@ void InferExchange::Finish() {
     if (o.status.ok()) {
       conn_->Respond(200, format_->CompleteBody(o, full_text_), "application/json");
     } else {
-      conn_->Respond(HttpStatusFor(o.status), format_->ErrorBody(o.status), "application/json",
-                     RetryAfterFor(o.status));
+      conn_->Respond(HttpStatusFor(o.status), format_->ErrorBody(paths_.Redact(o.status)),
+                     "application/json", RetryAfterFor(o.status));
     }
     return;
   }
@@ -133,7 +135,7 @@ void InferExchange::Finish() {
   if (o.status.ok()) {
     format_->AppendDone(body_, o);
   } else {
-    format_->AppendError(body_, o.status);
+    format_->AppendError(body_, paths_.Redact(o.status));
   }
   AppendFramed();
   if (chunked_) out_.append("0\r\n\r\n");
@@ -147,6 +149,9 @@ void InferExchange::AppendHeaders() {
   out_.append("Server: modeld/" MODELD_VERSION "\r\nContent-Type: ");
   out_.append(format_->content_type());
   out_.append("\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+  for (const auto& [name, value] : conn_->added_headers()) {
+    out_.append(name).append(": ").append(value).append("\r\n");
+  }
   if (chunked_) {
     out_.append("Transfer-Encoding: chunked\r\n");
     out_.append(conn_->keep_alive() ? "Connection: keep-alive\r\n" : "Connection: close\r\n");

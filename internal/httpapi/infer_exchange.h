@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "internal/httpapi/client_paths.h"
 #include "internal/httpapi/connection.h"
 #include "internal/httpapi/handler_slot.h"
 #include "internal/httpapi/stream_format.h"
@@ -20,8 +21,10 @@ namespace modeld::httpapi {
 class InferExchange final : public StreamingResponder,
                             public std::enable_shared_from_this<InferExchange> {
  public:
-  InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager, StreamFormatPtr format,
-                bool stream, asio::any_io_executor executor);
+  // `paths` outlives the exchange (it lives in the ApiContext).
+  InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager,
+                const ClientPaths& paths, StreamFormatPtr format, bool stream,
+                asio::any_io_executor executor);
 
   void Start(std::shared_ptr<manager::Request> request);
   void OnPeerGone() override;
@@ -37,6 +40,7 @@ class InferExchange final : public StreamingResponder,
 
   std::shared_ptr<Connection> conn_;
   manager::Manager& manager_;
+  const ClientPaths& paths_;  // error messages go through it
   StreamFormatPtr format_;
   const bool stream_;
   asio::any_io_executor executor_;

@@ -1,6 +1,7 @@
 #include "internal/httpapi/native_api.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "internal/httpapi/connection.h"
@@ -14,6 +15,13 @@ namespace {
 
 nlohmann::json IdOrNull(const std::string& id) {
   return id.empty() ? nlohmann::json(nullptr) : nlohmann::json(id);
+}
+
+// Checked at request time: the file may have been deleted or added since
+// the registry was read.
+bool FileExists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
 }
 
 void Readyz(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
@@ -31,7 +39,11 @@ void Readyz(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
       body = {{"status", "loading"}, {"model", IdOrNull(s.target)}, {"progress", s.progress}};
       break;
     case manager::ModelState::kFailed:
-      body = {{"status", "failed"}, {"model", IdOrNull(s.target)}, {"error", s.last_error}};
+      // The model whose load failed, as /metrics names it; the target may
+      // already be cleared (nothing to restore).
+      body = {{"status", "failed"},
+              {"model", IdOrNull(s.last_error_model)},
+              {"error", ctx.paths.Redact(s.last_error)}};
       break;
     case manager::ModelState::kEmpty:
       body = {{"status", "empty"}, {"model", nullptr}};
@@ -52,15 +64,15 @@ void Models(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
     } else if (std::find(s.standby.begin(), s.standby.end(), m.id) != s.standby.end()) {
       state = "standby";  // weights loaded, no context: a switch back skips the file
     }
-    models.push_back({{"id", m.id},
-                      {"name", m.name},
-                      {"path", m.path},
-                      {"quant", m.quant},
-                      {"family", m.family},
-                      {"loaded", m.id == s.loaded},
-                      {"state", state},
-                      {"file_exists", m.exists},
-                      {"ctx_size", m.ctx_size}});
+    nlohmann::json model = {{"id", m.id}, {"name", m.name}};
+    if (ctx.paths.expose()) model["path"] = m.path;
+    model.update({{"quant", m.quant},
+                  {"family", m.family},
+                  {"loaded", m.id == s.loaded},
+                  {"state", state},
+                  {"file_exists", FileExists(m.path)},
+                  {"ctx_size", m.ctx_size}});
+    models.push_back(std::move(model));
   }
   nlohmann::json body = {{"models", models}, {"current", IdOrNull(s.loaded)}};
   conn->Respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -96,7 +108,7 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
     return;
   }
   auto request = std::make_shared<manager::Request>(call->model, std::move(call->params));
-  auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, std::move(format),
+  auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, ctx.paths, std::move(format),
                                                   call->stream, ctx.executor);
   exchange->Start(std::move(request));
 }

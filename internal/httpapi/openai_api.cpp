@@ -62,7 +62,7 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
                           NewId(kind == OpenAiKind::kChat ? "chatcmpl-" : "cmpl-"),
                           static_cast<int64_t>(std::time(nullptr))};
   auto format = std::make_unique<OpenAiFormat>(std::move(info), request);
-  auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, std::move(format),
+  auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, ctx.paths, std::move(format),
                                                   call->stream, ctx.executor);
   exchange->Start(std::move(request));
 }

@@ -12,6 +12,7 @@ void Router::Add(http::verb method, std::string path, Handler handler) {
 void Router::Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const {
   std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
+  if (AnsweredByGate(request, path, conn)) return;
   bool path_known = false;
   for (const auto& route : routes_) {
     if (route.path != path) continue;
@@ -26,6 +27,37 @@ void Router::Dispatch(const HttpRequest& request, const std::shared_ptr<Connecti
     return;
   }
   conn->Respond(404, R"({"error":{"code":"not_found","message":"no such endpoint"}})");
+}
+
+bool Router::AnsweredByGate(const HttpRequest& request, std::string_view path,
+                            const std::shared_ptr<Connection>& conn) const {
+  if (gate_ == nullptr) return false;
+  std::string methods;
+  for (const auto& route : routes_) {
+    if (route.path != path) continue;
+    if (!methods.empty()) methods += ", ";
+    methods += http::to_string(route.method);
+  }
+  GateDecision d = gate_->Check(request, path, methods);
+  for (auto& [name, value] : d.headers) conn->AddHeader(std::move(name), std::move(value));
+  switch (d.action) {
+    case GateDecision::Action::kPass:
+      return false;
+    case GateDecision::Action::kPreflight:
+      conn->Respond(204, "", "");
+      return true;
+    case GateDecision::Action::kRefuse:
+      break;
+  }
+  if (std::string_view challenge = ChallengeFor(d.error); !challenge.empty()) {
+    conn->AddHeader("WWW-Authenticate", std::string(challenge));
+  }
+  conn->log().fields["outcome"] = d.error.code_name();
+  // OpenAI clients read error.message and error.type from the OpenAI shape.
+  const bool openai = path.starts_with("/v1/");
+  conn->Respond(HttpStatusFor(d.error),
+                openai ? OpenAiErrorBody(d.error) : NativeErrorBody(d.error));
+  return true;
 }
 
 void Router::Report(std::string_view path, int status, double ms) const {

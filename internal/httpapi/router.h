@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "internal/httpapi/http_types.h"
+#include "internal/httpapi/request_gate.h"
 #include "internal/httpapi/request_observer.h"
 
 namespace modeld::httpapi {
@@ -22,6 +23,9 @@ class Router {
   // Unknown paths get 404 not_found, known paths with another method 405.
   void Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const;
 
+  // Optional; asked about every request before its handler (access policy).
+  void SetGate(const RequestGate* gate) { gate_ = gate; }
+
   // Optional; told about every answered request (see Report).
   void SetObserver(RequestObserver* observer) { observer_ = observer; }
   // Called by connections when a response is done: passes the request to the
@@ -34,7 +38,12 @@ class Router {
     std::string path;
     Handler handler;
   };
+  // True when the gate answered the request itself.
+  bool AnsweredByGate(const HttpRequest& request, std::string_view path,
+                      const std::shared_ptr<Connection>& conn) const;
+
   std::vector<Route> routes_;
+  const RequestGate* gate_ = nullptr;
   RequestObserver* observer_ = nullptr;
 };
 

@@ -147,6 +147,7 @@ Snapshot Manager::GetSnapshot() const {
   s.kv_cells = model_loaded_cells_;
   s.last_error = last_error_;
   s.generated_tokens = generated_;
+  s.last_error_model = last_error_model_;
   return s;
 }
 
@@ -338,6 +339,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
     previous_ = to;
     restoring_ = false;
     last_error_.clear();
+    last_error_model_.clear();
     for (auto& r : queue_) r->switch_ms = MsSince(t0, t2);
     SetStateLocked(ModelState::kReady, to);
     if (observer_) observer_->OnSwitch(report);
@@ -362,6 +364,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   report.outcome = "failed";
   report.error = status.message();
   last_error_ = status.message();
+  last_error_model_ = to;
   if (observer_) observer_->OnSwitch(report);
   if (target_ != to) return;  // superseded meanwhile; the queue belongs to the new target
   for (auto& r : queue_) {

@@ -107,11 +107,12 @@ class Manager {
   std::string previous_;                           // GUARDED_BY(mu_); last model that became ready
   std::string loading_;                            // GUARDED_BY(mu_); being loaded right now
   bool target_requested_ = false;                  // GUARDED_BY(mu_); a client asked for target_
-  bool restoring_ = false;  // GUARDED_BY(mu_); target_ is a restore after a failure
-  std::string last_error_;  // GUARDED_BY(mu_)
+  bool restoring_ = false;        // GUARDED_BY(mu_); target_ is a restore after a failure
+  std::string last_error_;        // GUARDED_BY(mu_)
+  std::string last_error_model_;  // GUARDED_BY(mu_)
   // Tokens generated, by model, counted after every step (not only when a
   // request ends), so the counter moves during a long generation.
-  std::map<std::string, int64_t> generated_;        // GUARDED_BY(mu_)
+  std::map<std::string, int64_t> generated_;  // GUARDED_BY(mu_)
   std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                           // GUARDED_BY(mu_)
   std::thread worker_;

@@ -299,6 +299,7 @@ TEST_F(ManagerTest, FailedLoadReportsAndRestoresThePreviousModel) {
   ASSERT_TRUE(WaitReady("a"));
   EXPECT_EQ(backend_.loads("a"), 2);
   EXPECT_TRUE(manager_->GetSnapshot().last_error.empty());
+  EXPECT_TRUE(manager_->GetSnapshot().last_error_model.empty());
 
   auto states = observer_.states();
   std::vector<std::string> tail(states.end() - 4, states.end());
@@ -331,6 +332,7 @@ TEST_F(ManagerTest, FailedLoadWithoutPreviousModelThenAGoodOne) {
   Snapshot snap = manager_->GetSnapshot();
   EXPECT_EQ(snap.loaded, "");
   EXPECT_NE(snap.last_error.find("no such file"), std::string::npos);
+  EXPECT_EQ(snap.last_error_model, "bad");  // /readyz names it though the target is cleared
   EXPECT_EQ(manager_->Submit(NewRequest("")).code(), Code::kNoModelLoaded);
 
   ExpectOk(WaitOutcome(Submit("a")), "a");
@@ -349,6 +351,7 @@ TEST_F(ManagerTest, FailedRestoreLeavesFailedState) {
   EXPECT_EQ(backend_.loads("a"), 2);
   EXPECT_EQ(backend_.loads("b"), 1);
   EXPECT_NE(manager_->GetSnapshot().last_error.find("a vanished"), std::string::npos);
+  EXPECT_EQ(manager_->GetSnapshot().last_error_model, "a");
   EXPECT_EQ(manager_->Submit(NewRequest("")).code(), Code::kNoModelLoaded);
 
   ExpectOk(WaitOutcome(Submit("c")), "c");

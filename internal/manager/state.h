@@ -36,9 +36,10 @@ struct Snapshot {
   size_t queued = 0;   // waiting for admission
   size_t running = 0;  // sequences decoding in the model's context
   int kv_cells_used = 0;
-  int kv_cells = 0;         // the loaded model's context; 0 when none
-  int64_t preemptions = 0;  // sequences that gave their KV cells back, since start
-  std::string last_error;   // why the last load failed, if it did
+  int kv_cells = 0;              // the loaded model's context; 0 when none
+  int64_t preemptions = 0;       // sequences that gave their KV cells back, since start
+  std::string last_error;        // why the last load failed, if it did
+  std::string last_error_model;  // the id whose load failed (with last_error)
   // Switched-out models whose weights stay loaded (least recently used
   // first), and the bytes they count against the standby budget.
   std::vector<std::string> standby;

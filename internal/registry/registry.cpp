@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "internal/registry/api_key_file.h"
 #include "internal/registry/yaml_reader.h"
 
 namespace modeld::registry {
@@ -17,9 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kTopKeys = {
-    "default_model",      "models",       "max_queue", "max_body_bytes", "parallel",
-    "prompt_cache_bytes", "standby_bytes"};
+constexpr std::array<std::string_view, 8> kTopKeys = {
+    "default_model",      "models",        "max_queue", "max_body_bytes", "parallel",
+    "prompt_cache_bytes", "standby_bytes", "api_keys"};
 constexpr std::array<std::string_view, 12> kEntryKeys = {
     "id",      "name",         "path",          "quant",    "family", "ctx_size",
     "threads", "n_gpu_layers", "chat_template", "parallel", "repack", "special_in_content"};
@@ -95,6 +96,9 @@ class Parser {
     }
     if (Status s = reader_.ReadInt(top, "", "standby_bytes", 0, INT64_MAX, &reg_.standby_bytes_);
         !s.ok()) {
+      return s;
+    }
+    if (Status s = ReadApiKeys(top); !s.ok()) {
       return s;
     }
     return std::move(reg_);
@@ -189,6 +193,36 @@ class Parser {
     e->path = path.lexically_normal().string();
     std::error_code ec;
     e->exists = fs::is_regular_file(path, ec);  // a missing file is the caller's warning
+    return Status::Ok();
+  }
+
+  // Messages never quote a key: they end up in logs.
+  Status ReadApiKeys(const YamlFields& top) {
+    auto it = top.find("api_keys");
+    if (it == top.end()) {
+      return Status::Ok();
+    }
+    const YAML::Node& list = it->second.value;
+    if (!list.IsSequence() || list.size() == 0) {
+      return reader_.Error(it->second.line, "api_keys",
+                           list.IsSequence()
+                               ? "expected at least one key; remove api_keys to turn "
+                                 "authentication off"
+                               : "expected a list of keys, got " +
+                                     (list.IsScalar() ? "a string" : YamlReader::Describe(list)));
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string where = "api_keys[" + std::to_string(i) + "]";
+      const int line = YamlReader::LineOf(list[i], it->second.line);
+      if (!list[i].IsScalar()) {
+        return reader_.Error(line, where,
+                             "expected a string, got " + YamlReader::Describe(list[i]));
+      }
+      if (std::string problem = ApiKeyProblem(list[i].Scalar()); !problem.empty()) {
+        return reader_.Error(line, where, problem);
+      }
+      reg_.api_keys_.push_back(list[i].Scalar());
+    }
     return Status::Ok();
   }
 

@@ -82,6 +82,10 @@ class Registry {
   // least recently used evicted first (default 0: freed at once).
   int64_t standby_bytes() const { return standby_bytes_; }
 
+  // Top-level `api_keys`: bearer tokens clients must send (empty: no
+  // authentication). --api-key-file adds more.
+  const std::vector<std::string>& api_keys() const { return api_keys_; }
+
   // The file name the registry was loaded from, as given.
   const std::string& file() const { return file_; }
 
@@ -97,6 +101,7 @@ class Registry {
   int parallel_ = kDefaultParallel;
   int64_t prompt_cache_bytes_ = kDefaultPromptCacheBytes;
   int64_t standby_bytes_ = 0;
+  std::vector<std::string> api_keys_;
 };
 
 }  // namespace modeld::registry

@@ -112,7 +112,27 @@ const InvalidCase kInvalid[] = {
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",
      "cfg.yaml:2: port: unknown key; valid keys are default_model, models, max_queue, "
-     "max_body_bytes, parallel, prompt_cache_bytes, standby_bytes"},
+     "max_body_bytes, parallel, prompt_cache_bytes, standby_bytes, api_keys"},
+    {"api_keys_scalar",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+     "api_keys: sk-secret\n",
+     "cfg.yaml:3: api_keys: expected a list of keys, got a string"},
+    {"api_keys_empty",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+     "api_keys: []\n",
+     "cfg.yaml:3: api_keys: expected at least one key; remove api_keys to turn authentication off"},
+    {"api_keys_space",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+     "api_keys:\n  - sk-ok\n  - \"sk secret\"\n",
+     "cfg.yaml:5: api_keys[1]: an API key may hold only visible ASCII characters (no spaces)"},
+    {"api_keys_mapping",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+     "api_keys:\n  - {k: v}\n",
+     "cfg.yaml:4: api_keys[0]: expected a string, got a mapping"},
+    {"api_keys_typo",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n"
+     "api_key: [x]\n",
+     "cfg.yaml:3: api_key: unknown key; did you mean \"api_keys\"?"},
     {"parallel_zero",
      "models:\n  - {id: a, name: A, path: a, quant: f16, family: l, parallel: 0}\n",
      "cfg.yaml:2: models[0].parallel: expected a positive integer, got \"0\""},
@@ -279,6 +299,16 @@ TEST(RegistryTest, ParallelDefaultsToTopLevelThenFour) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->Find("a")->parallel, 8);
   EXPECT_EQ(r->Find("b")->parallel, 1);
+}
+
+TEST(RegistryTest, ApiKeysDefaultToNoneAndKeepFileOrder) {
+  const char* models = "models:\n  - {id: a, name: A, path: a, quant: f16, family: l}\n";
+  Result<Registry> none = ParseText(models);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->api_keys().empty());
+  Result<Registry> two = ParseText(std::string(models) + "api_keys:\n  - sk-b\n  - \"12345\"\n");
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_EQ(two->api_keys(), (std::vector<std::string>{"sk-b", "12345"}));
 }
 
 TEST(RegistryTest, RelativeBaseDirResolvesAgainstWorkingDirectory) {

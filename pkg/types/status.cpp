@@ -28,6 +28,14 @@ std::string_view CodeName(Code code) {
       return "template_error";
     case Code::kInternal:
       return "internal_error";
+    case Code::kUnauthorized:
+      return "invalid_api_key";  // OpenAI's code for a missing or wrong key
+    case Code::kOriginNotAllowed:
+      return "origin_not_allowed";
+    case Code::kHostNotAllowed:
+      return "host_not_allowed";
+    case Code::kUnsupportedMediaType:
+      return "unsupported_media_type";
   }
   return "internal_error";
 }

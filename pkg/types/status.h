@@ -22,6 +22,10 @@ enum class Code {
   kCancelled,
   kTemplateError,
   kInternal,
+  kUnauthorized,          // no or a wrong API key
+  kOriginNotAllowed,      // a browser Origin that --cors-origins does not allow
+  kHostNotAllowed,        // a Host header that is not this server (DNS rebinding)
+  kUnsupportedMediaType,  // a POST body that is not application/json
 };
 
 // The wire name of a code, e.g. "model_not_found".
@@ -46,6 +50,12 @@ class Status {
   static Status Cancelled(std::string m) { return {Code::kCancelled, std::move(m)}; }
   static Status TemplateError(std::string m) { return {Code::kTemplateError, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Unauthorized(std::string m) { return {Code::kUnauthorized, std::move(m)}; }
+  static Status OriginNotAllowed(std::string m) { return {Code::kOriginNotAllowed, std::move(m)}; }
+  static Status HostNotAllowed(std::string m) { return {Code::kHostNotAllowed, std::move(m)}; }
+  static Status UnsupportedMediaType(std::string m) {
+    return {Code::kUnsupportedMediaType, std::move(m)};
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -48,6 +48,8 @@ test('/metrics counts what the clients did', async () => {
   // The native API shares the same manager and counters.
   const infer = await fetch(`${server.baseURL}/infer`, {
     method: 'POST',
+    // fetch() would send text/plain, which modeld refuses (browser CSRF).
+    headers: {'content-type': 'application/json'},
     body: JSON.stringify({prompt: 'Hi', max_tokens: 3, stream: false}),
   });
   assert.equal(infer.status, 200);

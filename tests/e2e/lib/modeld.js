@@ -27,7 +27,8 @@ function configYaml() {
 
 export class Modeld {
   // Spawns modeld on an ephemeral port and waits until it is ready on tiny.
-  static async start() {
+  // `args`: more command-line flags, e.g. ['--api-key-file', file].
+  static async start({args = []} = {}) {
     for (const f of ['tiny.gguf', 'tiny-b.gguf']) {
       if (!existsSync(join(modelsDir, f))) {
         throw new Error(`${join(modelsDir, f)} is missing: run scripts/models.sh test`);
@@ -36,7 +37,7 @@ export class Modeld {
     const dir = mkdtempSync(join(tmpdir(), 'modeld-e2e-'));
     const config = join(dir, 'models.yaml');
     writeFileSync(config, configYaml());
-    const child = spawn(modeldBin, ['--config', config, '--host', '127.0.0.1', '--port', '0'], {
+    const child = spawn(modeldBin, ['--config', config, '--host', '127.0.0.1', '--port', '0', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       // One llama.cpp thread: the tiny models gain nothing from more, and a busy
       // CI machine makes spinning threads slow each other down.
