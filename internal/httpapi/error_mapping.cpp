@@ -14,6 +14,8 @@ int HttpStatusFor(const Status& status) {
       return 400;
     case Code::kModelNotFound:
       return 404;
+    case Code::kRequestTimeout:
+      return 408;
     case Code::kPayloadTooLarge:
       return 413;
     case Code::kNoModelLoaded:

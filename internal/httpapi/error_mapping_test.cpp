@@ -19,6 +19,7 @@ TEST(ErrorMappingTest, StatusCodesFollowTheContract) {
       {Status::NoModel("x"), 409, 0},        {Status::Cancelled("x"), 409, 0},
       {Status::QueueFull("x"), 503, 1},      {Status::ShuttingDown("x"), 503, 5},
       {Status::LoadFailed("x"), 500, 0},     {Status::Internal("x"), 500, 0},
+      {Status::RequestTimeout("x"), 408, 0},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(HttpStatusFor(c.status), c.http) << c.status.code_name();
