@@ -94,6 +94,12 @@ int main(int argc, char** argv) {
       ->envname("MODELD_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--max-pending-body-bytes", lim.max_pending_body_bytes,
+                 "bytes all incomplete request bodies may hold together; a body that would "
+                 "exceed it gets 503")
+      ->envname("MODELD_MAX_PENDING_BODY_BYTES")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--header-timeout", lim.header_timeout_s,
                  "seconds for a request header (and a new connection's first byte)")
       ->envname("MODELD_HEADER_TIMEOUT")
@@ -179,6 +185,7 @@ int main(int argc, char** argv) {
                           {"malloc_huge_pages", huge_pages},
                           {"thp", modeld::platform::TransparentHugePageMode()},
                           {"max_connections", limits.max_connections},
+                          {"max_pending_body_bytes", limits.max_pending_body_bytes},
                           {"header_timeout_s", limits.header_timeout_s},
                           {"body_timeout_s", limits.body_timeout_s},
                           {"idle_timeout_s", limits.idle_timeout_s},

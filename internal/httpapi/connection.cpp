@@ -45,7 +45,10 @@ Connection::Connection(tcp::socket socket, const Router& router, const Limits& l
       read_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()) {}
 
-Connection::~Connection() { SetBusy(false); }
+Connection::~Connection() {
+  SetBusy(false);
+  ReleaseBody();
+}
 
 void Connection::Start() {
   SetPhase(Phase::kIdle);
@@ -60,6 +63,7 @@ void Connection::Close() {
   MarkPeerGone();
   closed_ = true;
   SetBusy(false);
+  ReleaseBody();
   DisarmRead();
   DisarmWrite();
   beast::error_code ec;
@@ -196,43 +200,66 @@ void Connection::SendContinue() {
                     });
 }
 
+// The body is read piece by piece, so that what incomplete bodies hold
+// together stays within max_pending_body_bytes.
 void Connection::ReadBody() {
-  http::async_read(socket_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  http::async_read_some(
+      socket_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
 void Connection::OnBody(beast::error_code ec) {
   if (closed_) return;
   if (ec && body_timed_out_) {
-    RespondAndClose(
-        408,
-        NativeErrorBody(Status::RequestTimeout("request body not received within " +
-                                               std::to_string(limits_.body_timeout_s) + " s")));
+    RejectAndClose(Status::RequestTimeout("request body not received within " +
+                                          std::to_string(limits_.body_timeout_s) + " s"));
     return;
   }
   if (ec) {
     OnReadError(ec);
     return;
   }
+  if (!AccountBody()) {
+    RejectAndClose(Status::QueueFull("request bodies being received exceed " +
+                                     std::to_string(limits_.max_pending_body_bytes) +
+                                     " bytes together; retry later"));
+    return;
+  }
+  if (!parser_->is_done()) {
+    ReadBody();
+    return;
+  }
   Dispatch();
+}
+
+bool Connection::AccountBody() {
+  const size_t now = parser_->get().body().size();
+  counters_->pending_body_bytes.fetch_add(now - body_accounted_, std::memory_order_relaxed);
+  body_accounted_ = now;
+  return counters_->pending_body_bytes.load(std::memory_order_relaxed) <=
+         limits_.max_pending_body_bytes;
+}
+
+void Connection::ReleaseBody() {
+  counters_->pending_body_bytes.fetch_sub(body_accounted_, std::memory_order_relaxed);
+  body_accounted_ = 0;
 }
 
 void Connection::OnReadError(beast::error_code ec) {
   if (ec == http::error::body_limit) {
-    RespondAndClose(
-        413, NativeErrorBody(Status::TooLarge("request body exceeds " +
-                                              std::to_string(limits_.max_body_bytes) + " bytes")));
+    RejectAndClose(Status::TooLarge("request body exceeds " +
+                                    std::to_string(limits_.max_body_bytes) + " bytes"));
     return;
   }
   if (IsHttpError(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    RespondAndClose(
-        400, NativeErrorBody(Status::InvalidRequest("malformed HTTP request: " + ec.message())));
+    RejectAndClose(Status::InvalidRequest("malformed HTTP request: " + ec.message()));
     return;
   }
   Close();  // EOF, reset, or a header deadline: nobody to answer
 }
 
 void Connection::Dispatch() {
+  ReleaseBody();  // complete: the request's memory is the handler's now
   DisarmRead();
   SetPhase(Phase::kHandling);
   started_ = std::chrono::steady_clock::now();
@@ -241,13 +268,15 @@ void Connection::Dispatch() {
 
 // ---- writing
 
-void Connection::RespondAndClose(int status, const std::string& body) {
+void Connection::RejectAndClose(const Status& status) {
   // The rest of the request cannot be trusted: answer, then drain and close.
+  ReleaseBody();
   DisarmRead();
   keep_alive_ = false;
   head_ = false;
   started_ = std::chrono::steady_clock::now();
-  Respond(status, body);
+  Respond(HttpStatusFor(status), NativeErrorBody(status), "application/json",
+          RetryAfterFor(status));
 }
 
 void Connection::AddHeader(http::field name, std::string value) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "internal/httpapi/http_types.h"
+#include "pkg/types/status.h"
 
 namespace modeld::httpapi {
 
@@ -36,7 +37,8 @@ class StreamingResponder {
 // the server (an exchange holds one), hence shared ownership.
 // Thread-safety: atomics; written on the io thread, read by Server::Stop.
 struct ConnectionCounters {
-  std::atomic<int> busy{0};  // connections with a response in progress
+  std::atomic<int> busy{0};                   // connections with a response in progress
+  std::atomic<size_t> pending_body_bytes{0};  // bytes of request bodies not yet complete
 };
 
 // One HTTP/1.1 connection: reads requests, hands them to the router, writes
@@ -104,7 +106,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnBody(beast::error_code ec);
   void OnReadError(beast::error_code ec);
   void Dispatch();
-  void RespondAndClose(int status, const std::string& body);
+  // Counts the body received so far against the shared budget; false when
+  // the budget is exceeded.
+  bool AccountBody();
+  void ReleaseBody();
+  void RejectAndClose(const Status& status);
   void NextRequest();
   void Linger();
   void MarkPeerGone();
@@ -148,6 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool read_ahead_pending_ = false;
   bool discard_read_ahead_ = false;  // pipelined bytes overflowed: close after this response
   bool body_timed_out_ = false;
+  size_t body_accounted_ = 0;  // this body's bytes in pending_body_bytes
   bool busy_ = false;
   bool peer_gone_ = false;
   bool closed_ = false;

@@ -21,13 +21,14 @@ using HttpRequest = http::request<RequestBody>;
 struct Limits {
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 << 10;
-  size_t max_connections = 256;  // beyond it: an idle one is closed, else the new one
-  int header_timeout_s = 10;     // a new connection's request header, and any header
-  int body_timeout_s = 30;       // the whole body, from the end of its header
-  int idle_timeout_s = 30;       // keep-alive: after a response, until the next request
-  int write_timeout_s = 30;      // one write to a client that stopped reading
-  int linger_timeout_s = 5;      // draining the client's bytes before a close
-  int send_buffer_bytes = 0;     // SO_SNDBUF of client sockets; 0: the kernel's autotuning
+  size_t max_connections = 256;              // beyond it: an idle one is closed, else the new one
+  size_t max_pending_body_bytes = 64 << 20;  // all incomplete bodies together; beyond: 503
+  int header_timeout_s = 10;                 // a new connection's request header, and any header
+  int body_timeout_s = 30;                   // the whole body, from the end of its header
+  int idle_timeout_s = 30;                   // keep-alive: after a response, until the next request
+  int write_timeout_s = 30;                  // one write to a client that stopped reading
+  int linger_timeout_s = 5;                  // draining the client's bytes before a close
+  int send_buffer_bytes = 0;  // SO_SNDBUF of client sockets; 0: the kernel's autotuning
 };
 
 }  // namespace modeld::httpapi

@@ -56,7 +56,7 @@ void Server::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     const AcceptBackoff::Retry retry = backoff_.OnFailure(ec, AcceptBackoff::Clock::now());
     if (retry.delay.count() == 0) {
-      log::Debug("accept failed", {{"error", ec.message()}});
+      log::Debug("accept retried", {{"error", ec.message()}});
       Accept();
       return;
     }

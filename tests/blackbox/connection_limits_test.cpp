@@ -3,6 +3,7 @@
 // spinning, and a connection holding an incomplete body costs the bytes it
 // sent, not the Content-Length it announced.
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -113,6 +114,45 @@ TEST_F(ConnectionLimitsTest, AcceptAtTheFileLimitPausesWithOneLogLine) {
     paused += Str(l, "msg") == "accept paused" ? 1 : 0;
   }
   EXPECT_EQ(paused, 1u);
+}
+
+// Two bodies of 60000 bytes, each 55000 in, against a budget of 100000:
+// whichever is read second pushes the total over and gets 503; the other
+// one completes.
+TEST_F(ConnectionLimitsTest, IncompleteBodiesShareOneBudget) {
+  Server* s = StartWith({"--max-pending-body-bytes", "100000"});
+  ASSERT_NE(s, nullptr);
+  json j = InferBody("budget", 1);
+  j["pad"] = "";
+  j["pad"] = std::string(60000 - j.dump().size(), ' ');
+  const std::string body = j.dump();
+  ASSERT_EQ(body.size(), 60000u);
+  const std::string head = "POST /infer HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n";
+  RawConnection a(s->port());
+  RawConnection b(s->port());
+  ASSERT_TRUE(a.Send(head + body.substr(0, 55000)));
+  ASSERT_TRUE(b.Send(head + body.substr(0, 55000)));
+  ASSERT_TRUE(s->WaitForLog(
+                   [](const json& l) {
+                     return Str(l, "msg") == "request" && l.value("status", 0) == 503 &&
+                            Str(l, "path") == "/infer";
+                   },
+                   kBound)
+                  .has_value())
+      << "110000 bytes of incomplete bodies were held under a budget of 100000";
+  std::vector<int> statuses;
+  for (RawConnection* c : {&a, &b}) {
+    c->Send(body.substr(55000));  // fails on the refused one, which may be closed
+    auto r = c->ReadResponse(kBound);
+    ASSERT_TRUE(r.has_value()) << c->error();
+    statuses.push_back(r->status);
+    if (r->status == 503) {
+      EXPECT_EQ(json::parse(r->body, nullptr, false)["error"]["code"], "queue_full") << r->body;
+      EXPECT_EQ(r->Header("retry-after"), "1");
+    }
+  }
+  std::sort(statuses.begin(), statuses.end());
+  EXPECT_EQ(statuses, (std::vector<int>{200, 503}));
 }
 
 size_t VmRssKb(pid_t pid) {

@@ -31,8 +31,8 @@ TEST_F(ProcessTest, HelpListsEveryFlagAndExits0) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const char* flag :
        {"--config", "--host", "--port", "--log-level", "--threads", "--max-connections",
-        "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
-        "--socket-send-buffer", "--version", "--help"}) {
+        "--max-pending-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout",
+        "--write-timeout", "--socket-send-buffer", "--version", "--help"}) {
     EXPECT_NE((r.out + r.err).find(flag), std::string::npos) << flag << " missing in:\n" << r.out;
   }
 }
