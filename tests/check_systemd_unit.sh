@@ -18,6 +18,18 @@ fi
 [[ -r "$unit" ]] || { echo "systemd_unit: cannot read $unit"; exit 1; }
 stand_in="$(command -v true)"
 
+# LimitNOFILE must leave room above the connection cap: at least
+# --max-connections (from ExecStart, else modeld's default 256, see
+# internal/httpapi/http_types.h) plus 256 descriptors for models and the rest.
+nofile="$(sed -nE 's/^LimitNOFILE=([0-9]+)(:[0-9]+)?$/\1/p' "$unit" | tail -n 1)"
+[[ -n "$nofile" ]] || { echo "systemd_unit: FAIL: no numeric LimitNOFILE= in $unit"; exit 1; }
+max_conn="$(grep -E '^ExecStart=' "$unit" | grep -oE -- '--max-connections[= ]+[0-9]+' | grep -oE '[0-9]+$' || true)"
+max_conn="${max_conn:-256}"
+if (( nofile < max_conn + 256 )); then
+  echo "systemd_unit: FAIL: LimitNOFILE=$nofile leaves too little room above --max-connections $max_conn"
+  exit 1
+fi
+
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 name="$(basename "$unit")"

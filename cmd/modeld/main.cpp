@@ -24,6 +24,7 @@
 #include "internal/manager/multi_observer.h"
 #include "internal/platform/huge_pages.h"
 #include "internal/registry/api_key_file.h"
+#include "internal/platform/signals.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -39,6 +40,7 @@ struct Flags {
   std::vector<std::string> allowed_hosts;
   bool public_metrics = false;
   bool expose_paths = false;
+  modeld::httpapi::Limits limits;
 };
 
 std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg) {
@@ -59,14 +61,15 @@ std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg
   return specs;
 }
 
-int WaitForSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
+// SIGHUP will mean "reload the config" (not there yet); until then neither it
+// nor SIGUSR1/SIGUSR2 may end the process, as their default action would.
+void OnOtherSignal(int sig) {
+  namespace log = modeld::log;
+  if (sig == SIGHUP) {
+    log::Warn("SIGHUP: config reload is not supported yet; still serving", {{"signal", "SIGHUP"}});
+    return;
+  }
+  log::Info("signal ignored", {{"signal", modeld::platform::SignalName(sig)}});
 }
 
 }  // namespace
@@ -79,12 +82,7 @@ int main(int argc, char** argv) {
   modeld::platform::ReexecWithHugePages(argv, &huge_pages);
   // Signals are taken by sigwait on this thread; every thread started later
   // inherits the mask, so none of them is interrupted.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  modeld::platform::BlockServiceSignals();
 
   Flags flags;
   CLI::App app{"modeld: one llama.cpp model in-process, switched per request"};
@@ -118,6 +116,45 @@ int main(int argc, char** argv) {
   app.add_flag("--expose-paths", flags.expose_paths,
                "show model file paths to clients (/models, error messages)")
       ->envname("MODELD_EXPOSE_PATHS");
+  auto& lim = flags.limits;
+  app.add_option("--max-connections", lim.max_connections,
+                 "open HTTP connections at most; beyond, the longest-idle one is closed, "
+                 "or else the new one")
+      ->envname("MODELD_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-pending-body-bytes", lim.max_pending_body_bytes,
+                 "bytes all incomplete request bodies may hold together; a body that would "
+                 "exceed it gets 503")
+      ->envname("MODELD_MAX_PENDING_BODY_BYTES")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--header-timeout", lim.header_timeout_s,
+                 "seconds for a request header (and a new connection's first byte)")
+      ->envname("MODELD_HEADER_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--body-timeout", lim.body_timeout_s,
+                 "seconds for a whole request body, after its header (then 408)")
+      ->envname("MODELD_BODY_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--idle-timeout", lim.idle_timeout_s,
+                 "seconds a keep-alive connection may wait for its next request")
+      ->envname("MODELD_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--write-timeout", lim.write_timeout_s,
+                 "seconds for one write to a client that stopped reading (then it is dropped)")
+      ->envname("MODELD_WRITE_TIMEOUT")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--socket-send-buffer", lim.send_buffer_bytes,
+                 "SO_SNDBUF bytes of client sockets, bounding the kernel memory a slow "
+                 "client holds (0: the kernel's autotuning)")
+      ->envname("MODELD_SOCKET_SEND_BUFFER")
+      ->check(CLI::Range(0, 1 << 30))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   if (auto st = log::SetLevel(flags.log_level); !st.ok()) {
@@ -171,7 +208,7 @@ int main(int argc, char** argv) {
   });
 
   modeld::httpapi::Router router;
-  modeld::httpapi::Limits limits;
+  modeld::httpapi::Limits limits = flags.limits;
   limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
   modeld::httpapi::Server server(router, limits);
   std::vector<std::string> model_paths;
@@ -205,12 +242,18 @@ int main(int argc, char** argv) {
                           {"default_model", std::string(reg->default_model())},
                           {"malloc_huge_pages", huge_pages},
                           {"thp", modeld::platform::TransparentHugePageMode()},
-                          {"api_keys", policy->key_count()}});
+                          {"api_keys", policy->key_count()},
+                          {"max_connections", limits.max_connections},
+                          {"max_pending_body_bytes", limits.max_pending_body_bytes},
+                          {"header_timeout_s", limits.header_timeout_s},
+                          {"body_timeout_s", limits.body_timeout_s},
+                          {"idle_timeout_s", limits.idle_timeout_s},
+                          {"write_timeout_s", limits.write_timeout_s}});
   manager.Start(std::string(reg->default_model()));
   server.Run();
 
-  const int sig = WaitForSignal();
-  log::Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+  const int sig = modeld::platform::WaitForStopSignal(OnOtherSignal);
+  log::Info("shutting down", {{"signal", modeld::platform::SignalName(sig)}});
   server.StopAccepting();
   manager.Shutdown();  // ends streams with shutting_down and frees the model
   server.Stop(std::chrono::milliseconds(3000));

@@ -19,6 +19,8 @@ int HttpStatusFor(const Status& status) {
       return 403;
     case Code::kModelNotFound:
       return 404;
+    case Code::kRequestTimeout:
+      return 408;
     case Code::kPayloadTooLarge:
       return 413;
     case Code::kUnsupportedMediaType:

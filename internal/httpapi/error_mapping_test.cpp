@@ -21,6 +21,7 @@ TEST(ErrorMappingTest, StatusCodesFollowTheContract) {
       {Status::LoadFailed("x"), 500, 0},     {Status::Internal("x"), 500, 0},
       {Status::Unauthorized("x"), 401, 0},   {Status::OriginNotAllowed("x"), 403, 0},
       {Status::HostNotAllowed("x"), 403, 0}, {Status::UnsupportedMediaType("x"), 415, 0},
+      {Status::RequestTimeout("x"), 408, 0},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(HttpStatusFor(c.status), c.http) << c.status.code_name();

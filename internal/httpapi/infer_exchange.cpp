@@ -64,7 +64,8 @@ void InferExchange::OnWritten(bool ok) {
   }
   if (final_written_) {
     done_ = true;
-    conn_->EndStream(200, true);
+    // Without chunked framing (HTTP/1.0) only the close ends the body.
+    conn_->EndStream(200, chunked_);
     return;
   }
   Pump();

@@ -8,6 +8,7 @@
 #include "internal/httpapi/error_mapping.h"
 #include "internal/httpapi/infer_exchange.h"
 #include "internal/httpapi/infer_request.h"
+#include "internal/httpapi/message_text.h"
 #include "internal/httpapi/native_format.h"
 
 namespace modeld::httpapi {
@@ -88,8 +89,8 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
                                                                 : NativeFormat::Kind::kSse);
   Result<InferCall> call = ParseInferRequest(req.body());
   if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
-    call = Status::NotFound("model '" + call->model +
-                            "' is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+    call = Status::NotFound("model " + QuoteForMessage(call->model) +
+                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
   }
   if (call.ok()) {
     // A max_tokens the client gave is out of range when it exceeds the

@@ -10,6 +10,7 @@
 #include "internal/httpapi/connection.h"
 #include "internal/httpapi/error_mapping.h"
 #include "internal/httpapi/infer_exchange.h"
+#include "internal/httpapi/message_text.h"
 #include "internal/httpapi/openai_format.h"
 #include "internal/httpapi/openai_request.h"
 
@@ -49,8 +50,8 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
   Result<OpenAiCall> call =
       kind == OpenAiKind::kChat ? ParseChatRequest(req.body()) : ParseCompletionRequest(req.body());
   if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
-    call = Status::NotFound("model '" + call->model +
-                            "' is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+    call = Status::NotFound("model " + QuoteForMessage(call->model) +
+                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
   }
   if (!call.ok()) {
     conn->log().fields["outcome"] = call.status().code_name();

@@ -9,20 +9,38 @@ void Router::Add(http::verb method, std::string path, Handler handler) {
   routes_.push_back({method, std::move(path), std::move(handler)});
 }
 
+const Router::Route* Router::Find(http::verb method, std::string_view path) const {
+  for (const auto& route : routes_) {
+    if (route.path == path && route.method == method) return &route;
+  }
+  return nullptr;
+}
+
+std::string Router::AllowedMethods(std::string_view path) const {
+  std::string allow;
+  for (const auto& route : routes_) {
+    if (route.path != path) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += std::string(http::to_string(route.method));
+    if (route.method == http::verb::get) allow += ", HEAD";
+  }
+  return allow;
+}
+
 void Router::Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const {
   std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (AnsweredByGate(request, path, conn)) return;
-  bool path_known = false;
-  for (const auto& route : routes_) {
-    if (route.path != path) continue;
-    path_known = true;
-    if (route.method == request.method()) {
-      route.handler(request, conn);
-      return;
-    }
+  const Route* route = Find(request.method(), path);
+  // HEAD is GET without the body; the connection leaves the body out.
+  if (route == nullptr && request.method() == http::verb::head) route = Find(http::verb::get, path);
+  if (route != nullptr) {
+    route->handler(request, conn);
+    return;
   }
-  if (path_known) {
+  const std::string allow = AllowedMethods(path);
+  if (!allow.empty()) {
+    conn->AddHeader(http::field::allow, allow);
     conn->Respond(405, R"({"error":{"code":"method_not_allowed","message":"method not allowed"}})");
     return;
   }

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "internal/httpapi/http_types.h"
@@ -14,14 +15,18 @@ namespace modeld::httpapi {
 class Connection;
 
 // Maps method + path to a handler. Exact paths; the query string is ignored.
+// HEAD is served by the GET handler (the connection sends only the header).
 // Thread-safety: fill it before the server starts; then read-only.
 class Router {
  public:
   using Handler = std::function<void(const HttpRequest&, const std::shared_ptr<Connection>&)>;
 
   void Add(http::verb method, std::string path, Handler handler);
-  // Unknown paths get 404 not_found, known paths with another method 405.
+  // Unknown paths get 404 not_found, known paths with another method 405
+  // with an Allow header.
   void Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const;
+  // "GET, HEAD", "POST", ...; empty for an unknown path.
+  std::string AllowedMethods(std::string_view path) const;
 
   // Optional; asked about every request before its handler (access policy).
   void SetGate(const RequestGate* gate) { gate_ = gate; }
@@ -41,6 +46,7 @@ class Router {
   // True when the gate answered the request itself.
   bool AnsweredByGate(const HttpRequest& request, std::string_view path,
                       const std::shared_ptr<Connection>& conn) const;
+  const Route* Find(http::verb method, std::string_view path) const;
 
   std::vector<Route> routes_;
   const RequestGate* gate_ = nullptr;

@@ -32,5 +32,15 @@ TEST(RouterTest, ReportsRegisteredRoutesAndFoldsOthers) {
                                                  "other 404 4", "other 413 5"}));
 }
 
+TEST(RouterTest, AllowedMethodsAddHeadToGet) {
+  Router router;
+  const Router::Handler noop = [](const HttpRequest&, const std::shared_ptr<Connection>&) {};
+  router.Add(http::verb::get, "/healthz", noop);
+  router.Add(http::verb::post, "/infer", noop);
+  EXPECT_EQ(router.AllowedMethods("/healthz"), "GET, HEAD");
+  EXPECT_EQ(router.AllowedMethods("/infer"), "POST");
+  EXPECT_EQ(router.AllowedMethods("/nope"), "");
+}
+
 }  // namespace
 }  // namespace modeld::httpapi

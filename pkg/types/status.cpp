@@ -14,6 +14,8 @@ std::string_view CodeName(Code code) {
       return "model_not_found";
     case Code::kPayloadTooLarge:
       return "payload_too_large";
+    case Code::kRequestTimeout:
+      return "request_timeout";
     case Code::kNoModelLoaded:
       return "no_model_loaded";
     case Code::kQueueFull:

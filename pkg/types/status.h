@@ -15,6 +15,7 @@ enum class Code {
   kUnsupportedParameter,
   kModelNotFound,
   kPayloadTooLarge,
+  kRequestTimeout,
   kNoModelLoaded,
   kQueueFull,
   kShuttingDown,
@@ -43,6 +44,7 @@ class Status {
   static Status Unsupported(std::string m) { return {Code::kUnsupportedParameter, std::move(m)}; }
   static Status NotFound(std::string m) { return {Code::kModelNotFound, std::move(m)}; }
   static Status TooLarge(std::string m) { return {Code::kPayloadTooLarge, std::move(m)}; }
+  static Status RequestTimeout(std::string m) { return {Code::kRequestTimeout, std::move(m)}; }
   static Status NoModel(std::string m) { return {Code::kNoModelLoaded, std::move(m)}; }
   static Status QueueFull(std::string m) { return {Code::kQueueFull, std::move(m)}; }
   static Status ShuttingDown(std::string m) { return {Code::kShuttingDown, std::move(m)}; }

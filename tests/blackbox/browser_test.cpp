@@ -14,7 +14,7 @@ class BrowserTest : public BlackboxTest {};
 
 const std::string kBody = R"({"prompt":"hi","max_tokens":2,"temperature":0,"stream":false})";
 
-void ExpectRawError(const RawResponse& r, int status, const std::string& code) {
+void ExpectRawError(const RawReply& r, int status, const std::string& code) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   EXPECT_EQ(r.status, status) << r.body;
   EXPECT_EQ(r.Header("content-type").rfind("application/json", 0), 0u) << r.Header("content-type");

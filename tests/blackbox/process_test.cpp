@@ -29,9 +29,11 @@ TEST_F(ProcessTest, HelpListsEveryFlagAndExits0) {
   auto r = RunModeld({"--help"});
   ASSERT_TRUE(r.exited) << r.err;
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  for (const char* flag : {"--config", "--host", "--port", "--log-level", "--threads", "--version",
-                           "--help", "--api-key-file", "--cors-origins", "--allowed-hosts",
-                           "--public-metrics", "--expose-paths"}) {
+  for (const char* flag :
+       {"--config", "--host", "--port", "--log-level", "--threads", "--max-connections",
+        "--max-pending-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout",
+        "--write-timeout", "--socket-send-buffer", "--version", "--help", "--api-key-file",
+        "--cors-origins", "--allowed-hosts", "--public-metrics", "--expose-paths"}) {
     EXPECT_NE((r.out + r.err).find(flag), std::string::npos) << flag << " missing in:\n" << r.out;
   }
 }
@@ -175,6 +177,28 @@ TEST_F(ProcessTest, ShippedConfigServesOutOfTheBox) {
     // file_exists is checked when /models is asked (paths are not shown).
     EXPECT_EQ(m["file_exists"], true) << "listed but not generated: " << m;
   }
+}
+
+// SIGHUP (a future config reload) and SIGUSR1/SIGUSR2 used to end the
+// process at once, cutting streams mid-chunk with nothing logged.
+TEST_F(ProcessTest, HupAndUsrSignalsAreLoggedAndServingGoesOn) {
+  Server* s = StartStandard("tiny");
+  ASSERT_NE(s, nullptr);
+  InferStream stream(s->port(), InferBody("signals", 400, {{"temperature", 1.0}, {"seed", 5}}));
+  ASSERT_TRUE(stream.Next(Millis(10000)).has_value()) << stream.error();
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2}) ASSERT_TRUE(s->process().Signal(sig));
+  for (const char* name : {"SIGHUP", "SIGUSR1", "SIGUSR2"}) {
+    EXPECT_TRUE(
+        s->WaitForLog([name](const json& l) { return Str(l, "signal") == name; }, Millis(10000))
+            .has_value())
+        << name << " was not logged";
+  }
+  auto hup = s->WaitForLog([](const json& l) { return Str(l, "signal") == "SIGHUP"; }, Millis(1));
+  ASSERT_TRUE(hup.has_value());
+  EXPECT_NE(Str(*hup, "msg").find("reload"), std::string::npos) << *hup;
+  ExpectCompleted(Finish(stream, Millis(30000)), "tiny");
+  EXPECT_EQ(Get(s->port(), "/healthz").status, 200);
+  EXPECT_FALSE(s->process().WaitExit(Millis(1)).has_value()) << "the process ended";
 }
 
 class ShutdownTest : public BlackboxTest, public ::testing::WithParamInterface<int> {};

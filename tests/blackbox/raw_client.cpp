@@ -18,7 +18,7 @@ std::string Lower(std::string s) {
   return s;
 }
 
-void ParseHead(const std::string& raw, RawResponse* r) {
+void ParseHead(const std::string& raw, RawReply* r) {
   const size_t end = raw.find("\r\n\r\n");
   if (raw.rfind("HTTP/1.", 0) != 0 || end == std::string::npos || raw.size() < 12) {
     r->error = "not an HTTP response: " + raw.substr(0, 200);
@@ -42,17 +42,17 @@ void ParseHead(const std::string& raw, RawResponse* r) {
 
 }  // namespace
 
-std::string RawResponse::Header(const std::string& lower_name) const {
+std::string RawReply::Header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? "" : it->second;
 }
 
-nlohmann::json RawResponse::Json() const {
+nlohmann::json RawReply::Json() const {
   return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
 }
 
-RawResponse RawRequest(int port, const std::string& request, Millis timeout) {
-  RawResponse r;
+RawReply RawRequest(int port, const std::string& request, Millis timeout) {
+  RawReply r;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

@@ -12,7 +12,7 @@
 
 namespace modeld::blackbox {
 
-struct RawResponse {
+struct RawReply {
   std::string error;  // empty when a response arrived
   int status = 0;
   Headers headers;   // lower-case names
@@ -25,7 +25,7 @@ struct RawResponse {
 
 // Sends `request` as is and reads until the server closes the connection
 // (send "Connection: close" or HTTP/1.0).
-RawResponse RawRequest(int port, const std::string& request, Millis timeout = Millis(15000));
+RawReply RawRequest(int port, const std::string& request, Millis timeout = Millis(15000));
 
 // "POST <path> HTTP/1.1" with Host 127.0.0.1:<port>, Connection: close, a
 // Content-Length, and `headers` ("Name: value\r\n" lines, may be empty).

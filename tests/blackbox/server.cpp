@@ -23,7 +23,12 @@ TempDir::~TempDir() {
   if (!path_.empty()) fs::remove_all(path_, ec);
 }
 
-std::string ModeldBin() { return MODELD_BIN; }
+std::string ModeldBin() {
+  // MODELD_BLACKBOX_BIN runs the suite against another build (e.g. an older
+  // one, to see a new test fail there).
+  const char* other = std::getenv("MODELD_BLACKBOX_BIN");
+  return other != nullptr && *other != 0 ? other : MODELD_BIN;
+}
 std::string SourceDir() { return MODELD_SOURCE_DIR; }
 std::string ModelFile(const std::string& file) {
   return (fs::path(MODELD_MODELS_DIR) / file).string();

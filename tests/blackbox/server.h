@@ -29,7 +29,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Paths of the binary and the generated test models (compile definitions).
+// Paths of the binary and the generated test models (compile definitions;
+// $MODELD_BLACKBOX_BIN overrides the binary).
 std::string ModeldBin();
 std::string SourceDir();
 std::string ModelFile(const std::string& file);  // e.g. "tiny.gguf"
