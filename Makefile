@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 CONFIG ?= configs/models.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -9,7 +10,7 @@ LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
 SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
 
 .PHONY: all setup configure build run test models tidy format clean bench bench-quick \
-  check-robust fresh-check
+  check-robust fresh-check fuzz
 
 all: build
 
@@ -42,6 +43,12 @@ test: build
 check-robust: build
 	@scripts/models.sh test
 	@BUILD=$(BUILD) scripts/check-robust.sh $(if $(REPEAT),--repeat $(REPEAT)) $(ROBUST_ARGS)
+
+# libFuzzer targets, built with clang-16 in build-fuzz/ (installed by
+# `scripts/setup.sh --fuzz`); each runs FUZZ_SECONDS (default 60).
+# FUZZ_TARGETS picks some (default all). See docs/fuzzing.md.
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # `make test` in a fresh clone of the committed HEAD, as CI runs it; prints the time.
 fresh-check:
