@@ -3,6 +3,7 @@ SHELL := /bin/bash
 , := ,
 BUILD ?= build
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 CONFIG ?= configs/models.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -10,7 +11,7 @@ LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
 SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
 
 .PHONY: all setup configure build run test models tidy format clean bench bench-quick \
-  check-robust fresh-check test-asan test-tsan
+  check-robust fresh-check test-asan test-tsan fuzz
 
 all: build
 
@@ -66,6 +67,12 @@ test-tsan: models
 check-robust: build
 	@scripts/models.sh test
 	@BUILD=$(BUILD) scripts/check-robust.sh $(if $(REPEAT),--repeat $(REPEAT)) $(ROBUST_ARGS)
+
+# libFuzzer targets, built with clang-16 in build-fuzz/ (installed by
+# `scripts/setup.sh --fuzz`); each runs FUZZ_SECONDS (default 60).
+# FUZZ_TARGETS picks some (default all). See docs/fuzzing.md.
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # `make test` in a fresh clone of the committed HEAD, as CI runs it; prints the time.
 fresh-check:

@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh            packages + llama.cpp libraries
 #   scripts/setup.sh --tools    also llama-bench and llama-server (for make bench)
+#   scripts/setup.sh --fuzz     also clang-16 with libFuzzer (for make fuzz)
 #
 # Environment:
 #   MODELD_CACHE      cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/modeld)
@@ -14,7 +15,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=llama-pin.env
 source "$here/llama-pin.env"
 with_tools=0
-[[ "${1:-}" == "--tools" ]] && with_tools=1
+with_fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --tools) with_tools=1 ;;
+    --fuzz) with_fuzz=1 ;;
+  esac
+done
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 # Runs a command with its output in a log file; shows the log's tail on failure.
@@ -41,6 +48,9 @@ pkgs=(build-essential cmake git pkg-config ca-certificates
 # make bench only: callgrind's instruction counts (scenario pertoken; without
 # valgrind they are reported as missing).
 [[ $with_tools == 1 ]] && pkgs+=(valgrind)
+# make fuzz only: clang-16 and its runtime, which holds libFuzzer and the
+# sanitizers (docs/fuzzing.md); make build and make test never need them.
+[[ $with_fuzz == 1 ]] && pkgs+=(clang-16 libclang-rt-16-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

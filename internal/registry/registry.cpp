@@ -50,15 +50,10 @@ class Parser {
   }
 
   Result<Registry> Run(std::string_view yaml) {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.empty()) {
-      return reader_.Error(1, "", "empty config; expected a mapping with a \"models\" list");
+    YAML::Node root;
+    if (Status s = reader_.LoadOne(std::string(yaml), &root); !s.ok()) {
+      return s;
     }
-    if (docs.size() > 1) {
-      return reader_.Error(YamlReader::LineOf(docs[1]), "",
-                           "expected one YAML document, found a second one");
-    }
-    const YAML::Node& root = docs[0];
     if (!root.IsMap()) {
       return reader_.Error(
           YamlReader::LineOf(root), "",

@@ -38,6 +38,9 @@ const InvalidCase kInvalid[] = {
     {"top_level_list", "- a\n- b\n", "cfg.yaml:1: expected a mapping at the top level, got a list"},
     {"two_documents", "models: []\n---\nmodels: []\n",
      "cfg.yaml:3: expected one YAML document, found a second one"},
+    // yaml-cpp's LoadAll never returned on this (fuzz/registry_yaml_fuzzer).
+    {"stray_flow_entry", ", a\n- b\n",
+     "cfg.yaml:1: invalid YAML: no document can start here (column 1)"},
     {"models_missing", "# c\ndefault_model: a\n", "cfg.yaml:2: models: missing required field"},
     {"models_empty", "\nmodels: []\n", "cfg.yaml:2: models: expected at least one model, got none"},
     {"models_null", "models:\n", "cfg.yaml:1: models: expected a list of models, got nothing"},

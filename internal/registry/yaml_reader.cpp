@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <sstream>
 #include <vector>
+
+#include <yaml-cpp/eventhandler.h>
 
 namespace modeld::registry {
 namespace {
@@ -59,7 +62,71 @@ int ValueLine(const YAML::Node& key, const YAML::Node& value) {
   return value.IsNull() ? key_line : YamlReader::LineOf(value, key_line);
 }
 
+// Records where each document and its first node start; ignores the rest.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  struct Doc {
+    YAML::Mark start;
+    YAML::Mark node;  // the first node's position; the start's when it has none
+  };
+  std::vector<Doc> docs;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    docs.push_back({mark, mark});
+    first_node_pending_ = true;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (first_node_pending_ && !docs.empty()) docs.back().node = mark;
+    first_node_pending_ = false;
+  }
+  bool first_node_pending_ = false;
+};
+
 }  // namespace
+
+Status YamlReader::LoadOne(const std::string& text, YAML::Node* root) const {
+  // Not YAML::LoadAll: on input such as ", a" yaml-cpp 0.7 reports empty
+  // documents forever without consuming anything, so LoadAll never returns
+  // (found by fuzz/registry_yaml_fuzzer). Two documents tell one from more.
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentMarks marks;
+  while (marks.docs.size() < 2 && parser.HandleNextDocument(marks)) {
+  }
+  if (marks.docs.empty()) {
+    return Error(1, "", "empty config; expected a mapping with a \"models\" list");
+  }
+  if (marks.docs.size() > 1) {
+    const DocumentMarks::Doc& second = marks.docs[1];
+    if (second.start.pos == marks.docs[0].start.pos) {
+      return Error(second.start.line + 1, "",
+                   "invalid YAML: no document can start here (column " +
+                       std::to_string(second.start.column + 1) + ")");
+    }
+    return Error(second.node.line + 1, "", "expected one YAML document, found a second one");
+  }
+  *root = YAML::Load(text);
+  return Status::Ok();
+}
 
 Status YamlReader::Error(int line, std::string_view field, std::string_view problem) const {
   std::string msg = file_ + ":" + std::to_string(line) + ": ";

@@ -29,6 +29,11 @@ class YamlReader {
  public:
   explicit YamlReader(std::string file_name) : file_(std::move(file_name)) {}
 
+  // Parses `text`, which must hold exactly one YAML document, into *root:
+  // no document and a second one are errors. Malformed YAML throws
+  // YAML::ParserException, as yaml-cpp does.
+  Status LoadOne(const std::string& text, YAML::Node* root) const;
+
   // "file:line: field: problem", or "file:line: problem" when field is empty.
   Status Error(int line, std::string_view field, std::string_view problem) const;
 
