@@ -128,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   httpapi::Metrics metrics;
   NoBackend backend;
   manager::Manager mgr(backend, Catalog(reg), {static_cast<size_t>(reg.max_queue())}, &metrics);
-  httpapi::ApiContext ctx{mgr, reg, io.get_executor()};
+  httpapi::ApiContext ctx{mgr, reg, io.get_executor(), httpapi::ClientPaths()};
   httpapi::Router router;
   httpapi::RegisterNativeRoutes(router, ctx);
   httpapi::RegisterOpenAiRoutes(router, ctx);
@@ -142,7 +142,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   client.Read();
   httpapi::tcp::socket socket(io);
   socket.assign(httpapi::tcp::v4(), fds[1]);  // a stream socket is all Connection needs
-  std::make_shared<httpapi::Connection>(std::move(socket), router, limits)->Start();
+  std::make_shared<httpapi::Connection>(std::move(socket), router, limits,
+                                        std::make_shared<httpapi::ConnectionCounters>())
+      ->Start();
   io.run();
   // As at SIGTERM: queued requests end with shutting_down, then the io
   // thread finishes what that posted.

@@ -53,23 +53,23 @@ check() {  # check <name> <command...>: runs it, reports
 body='{"prompt":"Hello","max_tokens":8,"temperature":0}'
 
 http10_stream() {
-  curl -sS -0 -N --max-time 30 -H 'Connection: keep-alive' -d "$body" "$base/infer" >"$tmp/out" &&
+  curl -sS -H "Content-Type: application/json" -0 -N --max-time 30 -H 'Connection: keep-alive' -d "$body" "$base/infer" >"$tmp/out" &&
     grep -q '^event: done' "$tmp/out"
 }
 expect_continue() {
   # curl would wait --expect100-timeout (30 s) for an answer before sending the body.
-  curl -sS -v -N --max-time 60 --expect100-timeout 30 -H 'Expect: 100-continue' \
+  curl -sS -H "Content-Type: application/json" -v -N --max-time 60 --expect100-timeout 30 -H 'Expect: 100-continue' \
     -d "$body" "$base/infer" >"$tmp/out" 2>"$tmp/err" &&
     grep -q '^< HTTP/1.1 100 Continue' "$tmp/err" && grep -q '^event: done' "$tmp/out"
 }
 chunked_upload() {
-  printf '%s' "$body" | curl -sS -N --max-time 30 -H 'Transfer-Encoding: chunked' \
+  printf '%s' "$body" | curl -sS -H "Content-Type: application/json" -N --max-time 30 -H 'Transfer-Encoding: chunked' \
     --data-binary @- "$base/infer" >"$tmp/out" && grep -q '^event: done' "$tmp/out"
 }
 too_large() {
   head -c 2000000 /dev/zero | tr '\0' 'a' >"$tmp/big"
   local code
-  code="$(curl -sS --max-time 30 -H 'Expect:' --data-binary @"$tmp/big" -o "$tmp/out" \
+  code="$(curl -sS -H "Content-Type: application/json" --max-time 30 -H 'Expect:' --data-binary @"$tmp/big" -o "$tmp/out" \
     -w '%{http_code}' "$base/infer")" && [[ "$code" == 413 ]] && grep -q payload_too_large "$tmp/out"
 }
 head_request() {
@@ -82,7 +82,7 @@ wrong_method() {
     "$base/healthz")" && [[ "$code" == 405 ]] && grep -qi '^allow: GET, HEAD' "$tmp/headers"
 }
 reuse_after_stream() {
-  curl -sS -v -N --max-time 30 -d "$body" "$base/infer" --next --max-time 30 "$base/healthz" \
+  curl -sS -H "Content-Type: application/json" -v -N --max-time 30 -d "$body" "$base/infer" --next --max-time 30 "$base/healthz" \
     >"$tmp/out" 2>"$tmp/err" &&
     grep -q '^event: done' "$tmp/out" && grep -q '{"status":"ok"}' "$tmp/out" &&
     grep -qi 're-using existing connection' "$tmp/err"

@@ -20,7 +20,7 @@ class ConnectionDeadlinesTest : public BlackboxTest {
 
 std::string InferRequest(const json& body, const std::string& path = "/infer") {
   const std::string b = body.dump();
-  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
          "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
 }
 
@@ -52,7 +52,7 @@ TEST_F(ConnectionDeadlinesTest, IdleKeepAliveClosesAfterAPlainResponse) {
   Server* s = StartWith({"--idle-timeout", "1"});
   ASSERT_NE(s, nullptr);
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_TRUE(c.ReadResponse(kBound).has_value()) << c.error();
   EXPECT_TRUE(c.WaitClosed(kBound));
 }
@@ -62,7 +62,7 @@ TEST_F(ConnectionDeadlinesTest, HeaderDeadlineClosesSilentAndSlowClients) {
   ASSERT_NE(s, nullptr);
   RawConnection silent(s->port());
   RawConnection slow(s->port());
-  ASSERT_TRUE(slow.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1"));
+  ASSERT_TRUE(slow.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1"));
   EXPECT_TRUE(silent.WaitClosed(kBound)) << "a connection that never sent a byte stayed open";
   EXPECT_TRUE(slow.WaitClosed(kBound)) << "an incomplete header stayed open";
   EXPECT_TRUE(slow.data().empty()) << slow.data();
@@ -72,7 +72,7 @@ TEST_F(ConnectionDeadlinesTest, BodyDeadlineAnswers408AndCloses) {
   Server* s = StartWith({"--body-timeout", "1"});
   ASSERT_NE(s, nullptr);
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\""));
+  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"prompt\""));
   auto r = c.ReadResponse(kBound);
   ASSERT_TRUE(r.has_value()) << c.error();
   EXPECT_EQ(r->status, 408);

@@ -15,11 +15,11 @@ class HttpSemanticsTest : public BlackboxTest {};
 
 std::string Post(const std::string& path, const std::string& body, const std::string& version,
                  const std::string& extra_headers = "") {
-  return "POST " + path + " " + version + "\r\nHost: x\r\nContent-Type: application/json\r\n" +
+  return "POST " + path + " " + version + "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
          extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 std::string Get(const std::string& path, const std::string& extra_headers = "") {
-  return "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "\r\n";
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
 }
 
 // The request log lines for `path`, once there are at least `n`.
@@ -121,7 +121,7 @@ TEST_F(HttpSemanticsTest, ChunkedRequestBodiesAreReadAndLimited) {
     return std::string(b);
   };
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
                      hex(half.size()) + "\r\n" + half + "\r\n" + hex(rest.size()) + "\r\n" + rest +
                      "\r\n0\r\n\r\n"));
   auto r = c.ReadResponse(Millis(20000));
@@ -130,7 +130,7 @@ TEST_F(HttpSemanticsTest, ChunkedRequestBodiesAreReadAndLimited) {
   EXPECT_NE(r->body.find("event: done"), std::string::npos) << r->body;
   // Over max_body_bytes in chunks: 413, then the connection closes.
   const std::string big(3000, 'a');
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
                      hex(big.size()) + "\r\n" + big + "\r\n" + hex(big.size()) + "\r\n" + big +
                      "\r\n0\r\n\r\n"));
   auto too_big = c.ReadResponse(Millis(10000));
@@ -144,7 +144,7 @@ TEST_F(HttpSemanticsTest, ExpectContinueIsAnsweredBeforeTheBody) {
   ASSERT_NE(s, nullptr);
   const std::string body = InferBody("expect", 4).dump();
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: " +
                      std::to_string(body.size()) + "\r\n\r\n"));
   auto interim = c.ReadResponse(Millis(10000));
   ASSERT_TRUE(interim.has_value()) << "no 100 Continue: " << c.error();
@@ -161,7 +161,7 @@ TEST_F(HttpSemanticsTest, ExpectContinueWithATooLargeBodyGetsOnly413) {
   ASSERT_NE(s, nullptr);
   RawConnection c(s->port());
   ASSERT_TRUE(
-      c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: "
+      c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: "
              "2097152\r\n\r\n"));
   auto r = c.ReadResponse(Millis(10000));
   ASSERT_TRUE(r.has_value()) << c.error();
@@ -193,7 +193,7 @@ TEST_F(HttpSemanticsTest, RejectedRequestsAreLoggedUnderTheirOwnPath) {
     RawConnection c(s->port());
     ASSERT_TRUE(c.Send(Get("/healthz")));
     ASSERT_TRUE(c.ReadResponse(Millis(10000)).has_value()) << c.error();
-    ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n"));
+    ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n"));
     auto r = c.ReadResponse(Millis(10000));
     ASSERT_TRUE(r.has_value()) << c.error();
     EXPECT_EQ(r->status, 413);
@@ -223,7 +223,7 @@ TEST_F(HttpSemanticsTest, HeadIsGetWithoutTheBody) {
   RawConnection c(s->port());
   for (const char* path : {"/healthz", "/models", "/metrics", "/v1/models"}) {
     SCOPED_TRACE(path);
-    ASSERT_TRUE(c.Send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(c.Send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     auto head = c.ReadResponse(Millis(10000), /*head=*/true);
     ASSERT_TRUE(head.has_value()) << c.error();
     EXPECT_EQ(head->status, 200);
@@ -245,10 +245,10 @@ TEST_F(HttpSemanticsTest, WrongMethodIs405WithAllow) {
     std::string allow;
   };
   const std::vector<Case> cases = {
-      {"PUT /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "GET, HEAD"},
-      {"DELETE /models HTTP/1.1\r\nHost: x\r\n\r\n", "GET, HEAD"},
-      {"GET /infer HTTP/1.1\r\nHost: x\r\n\r\n", "POST"},
-      {"HEAD /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n", "POST"},
+      {"PUT /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n", "GET, HEAD"},
+      {"DELETE /models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "GET, HEAD"},
+      {"GET /infer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "POST"},
+      {"HEAD /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "POST"},
   };
   RawConnection c(s->port());
   for (const auto& k : cases) {
