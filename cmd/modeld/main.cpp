@@ -23,8 +23,8 @@
 #include "internal/manager/manager.h"
 #include "internal/manager/multi_observer.h"
 #include "internal/platform/huge_pages.h"
-#include "internal/registry/api_key_file.h"
 #include "internal/platform/signals.h"
+#include "internal/registry/api_key_file.h"
 #include "internal/registry/registry.h"
 
 namespace {

@@ -60,8 +60,8 @@ std::string Generated(const std::string& name, const std::string& args) {
   std::string out = TempDir() + "/" + name;
   if (fs::exists(out)) return out;
   if (!MakeModel(args, out)) {
-    ADD_FAILURE() << "could not generate " << name << " with " << MODELD_MKMODEL << " "
-                  << args << " (build the modeld-mkmodel target)";
+    ADD_FAILURE() << "could not generate " << name << " with " << MODELD_MKMODEL << " " << args
+                  << " (build the modeld-mkmodel target)";
     return "";
   }
   return out;
@@ -75,8 +75,8 @@ const std::string& TempDir() {
 }
 
 bool MakeModel(const std::string& args, const std::string& out) {
-  const std::string cmd = std::string("'") + MODELD_MKMODEL + "' " + args +
-                          " --out '" + out + "' > /dev/null 2>&1";
+  const std::string cmd =
+      std::string("'") + MODELD_MKMODEL + "' " + args + " --out '" + out + "' > /dev/null 2>&1";
   return !TempDir().empty() && std::system(cmd.c_str()) == 0 && fs::exists(out);
 }
 

@@ -112,7 +112,7 @@ class Manager {
   std::string last_error_model_;  // GUARDED_BY(mu_)
   // Tokens generated, by model, counted after every step (not only when a
   // request ends), so the counter moves during a long generation.
-  std::map<std::string, int64_t> generated_;  // GUARDED_BY(mu_)
+  std::map<std::string, int64_t> generated_;        // GUARDED_BY(mu_)
   std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
   bool shutdown_ = false;                           // GUARDED_BY(mu_)
   std::thread worker_;

@@ -72,7 +72,8 @@ TEST_F(ConnectionDeadlinesTest, BodyDeadlineAnswers408AndCloses) {
   Server* s = StartWith({"--body-timeout", "1"});
   ASSERT_NE(s, nullptr);
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"prompt\""));
+  ASSERT_TRUE(
+      c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"prompt\""));
   auto r = c.ReadResponse(kBound);
   ASSERT_TRUE(r.has_value()) << c.error();
   EXPECT_EQ(r->status, 408);

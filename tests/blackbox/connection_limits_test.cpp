@@ -127,7 +127,8 @@ TEST_F(ConnectionLimitsTest, IncompleteBodiesShareOneBudget) {
   j["pad"] = std::string(60000 - j.dump().size(), ' ');
   const std::string body = j.dump();
   ASSERT_EQ(body.size(), 60000u);
-  const std::string head = "POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 60000\r\n\r\n";
+  const std::string head =
+      "POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 60000\r\n\r\n";
   RawConnection a(s->port());
   RawConnection b(s->port());
   ASSERT_TRUE(a.Send(head + body.substr(0, 55000)));
@@ -178,9 +179,9 @@ TEST_F(ConnectionLimitsTest, IncompleteBodiesCostWhatArrivedNotWhatWasAnnounced)
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < kConnections; ++i) {
     auto c = std::make_unique<RawConnection>(s->port());
-    ASSERT_TRUE(
-        c->Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: "
-                "1000000\r\n\r\n"));
+    ASSERT_TRUE(c->Send(
+        "POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: "
+        "1000000\r\n\r\n"));
     auto interim = c->ReadResponse(kBound);
     ASSERT_TRUE(interim.has_value() && interim->status == 100) << i << ": " << c->error();
     ASSERT_TRUE(c->Send("{"));

@@ -15,8 +15,9 @@ class HttpSemanticsTest : public BlackboxTest {};
 
 std::string Post(const std::string& path, const std::string& body, const std::string& version,
                  const std::string& extra_headers = "") {
-  return "POST " + path + " " + version + "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
-         extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "POST " + path + " " + version +
+         "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + extra_headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 std::string Get(const std::string& path, const std::string& extra_headers = "") {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers + "\r\n";
@@ -121,18 +122,19 @@ TEST_F(HttpSemanticsTest, ChunkedRequestBodiesAreReadAndLimited) {
     return std::string(b);
   };
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                     hex(half.size()) + "\r\n" + half + "\r\n" + hex(rest.size()) + "\r\n" + rest +
-                     "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+             hex(half.size()) + "\r\n" + half + "\r\n" + hex(rest.size()) + "\r\n" + rest +
+             "\r\n0\r\n\r\n"));
   auto r = c.ReadResponse(Millis(20000));
   ASSERT_TRUE(r.has_value()) << c.error();
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("event: done"), std::string::npos) << r->body;
   // Over max_body_bytes in chunks: 413, then the connection closes.
   const std::string big(3000, 'a');
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                     hex(big.size()) + "\r\n" + big + "\r\n" + hex(big.size()) + "\r\n" + big +
-                     "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(c.Send(
+      "POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      hex(big.size()) + "\r\n" + big + "\r\n" + hex(big.size()) + "\r\n" + big + "\r\n0\r\n\r\n"));
   auto too_big = c.ReadResponse(Millis(10000));
   ASSERT_TRUE(too_big.has_value()) << c.error();
   EXPECT_EQ(too_big->status, 413);
@@ -144,8 +146,9 @@ TEST_F(HttpSemanticsTest, ExpectContinueIsAnsweredBeforeTheBody) {
   ASSERT_NE(s, nullptr);
   const std::string body = InferBody("expect", 4).dump();
   RawConnection c(s->port());
-  ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n"));
   auto interim = c.ReadResponse(Millis(10000));
   ASSERT_TRUE(interim.has_value()) << "no 100 Continue: " << c.error();
   EXPECT_EQ(interim->status, 100);
@@ -193,7 +196,8 @@ TEST_F(HttpSemanticsTest, RejectedRequestsAreLoggedUnderTheirOwnPath) {
     RawConnection c(s->port());
     ASSERT_TRUE(c.Send(Get("/healthz")));
     ASSERT_TRUE(c.ReadResponse(Millis(10000)).has_value()) << c.error();
-    ASSERT_TRUE(c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("POST /infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n"));
     auto r = c.ReadResponse(Millis(10000));
     ASSERT_TRUE(r.has_value()) << c.error();
     EXPECT_EQ(r->status, 413);
