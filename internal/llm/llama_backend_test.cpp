@@ -141,11 +141,22 @@ TEST(LlamaBackendTest, RepeatedLoadsDoNotGrowMemory) {
 #endif
   const std::string path = TinyModelPath();
   ASSERT_FALSE(path.empty());
+  // As the manager does on a switch: free the model, load the next, and give
+  // freed heap back once idle (ReleaseFreeMemory, not part of Load).
+  BackendPtr backend = LlamaBackend::Create(1);
+  LoadSpec spec;
+  spec.id = "test-model";
+  spec.path = path;
+  spec.ctx_size = 256;
   auto cycle = [&] {
-    ModelPtr model = LoadOrFail(path, 256);
-    ASSERT_NE(model, nullptr);
+    LoadControl control;
+    Result<ModelPtr> loaded = backend->Load(spec, control);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    ModelPtr model = std::move(loaded).value();
     std::atomic<bool> cancel{false};
     ASSERT_TRUE(model->Warmup(cancel).ok());
+    model.reset();
+    backend->ReleaseFreeMemory();
   };
   for (int i = 0; i < 3; ++i) cycle();
   const long before = RssBytes();
