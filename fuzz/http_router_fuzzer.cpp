@@ -30,6 +30,7 @@
 #include "internal/httpapi/router.h"
 #include "internal/log/log.h"
 #include "internal/manager/manager.h"
+#include "internal/registry/load_specs.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -69,19 +70,6 @@ const registry::Registry& TheRegistry() {
     return std::move(r).value();
   }();
   return reg;
-}
-
-std::vector<llm::LoadSpec> Catalog(const registry::Registry& reg) {
-  std::vector<llm::LoadSpec> specs;
-  for (const auto& m : reg.models()) {
-    llm::LoadSpec spec;
-    spec.id = m.id;
-    spec.path = m.path;
-    spec.ctx_size = m.ctx_size;
-    spec.parallel = m.parallel;
-    specs.push_back(std::move(spec));
-  }
-  return specs;
 }
 
 // The client's end: reads until the server closes, keeping the first bytes.
@@ -127,7 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   asio::io_context io;
   httpapi::Metrics metrics;
   NoBackend backend;
-  manager::Manager mgr(backend, Catalog(reg), {static_cast<size_t>(reg.max_queue())}, &metrics);
+  manager::Manager mgr(backend, registry::LoadSpecs(reg), {static_cast<size_t>(reg.max_queue())},
+                       &metrics);
   httpapi::ApiContext ctx{mgr, reg, io.get_executor(), httpapi::ClientPaths()};
   httpapi::Router router;
   httpapi::RegisterNativeRoutes(router, ctx);

@@ -25,6 +25,7 @@
 #include "internal/platform/huge_pages.h"
 #include "internal/platform/signals.h"
 #include "internal/registry/api_key_file.h"
+#include "internal/registry/load_specs.h"
 #include "internal/registry/registry.h"
 
 namespace {
@@ -42,24 +43,6 @@ struct Flags {
   bool expose_paths = false;
   modeld::httpapi::Limits limits;
 };
-
-std::vector<modeld::llm::LoadSpec> Catalog(const modeld::registry::Registry& reg) {
-  std::vector<modeld::llm::LoadSpec> specs;
-  for (const auto& m : reg.models()) {
-    modeld::llm::LoadSpec spec;
-    spec.id = m.id;
-    spec.path = m.path;
-    spec.ctx_size = m.ctx_size;
-    spec.threads = m.threads;
-    spec.n_gpu_layers = m.n_gpu_layers;
-    spec.parallel = m.parallel;
-    spec.chat_template = m.chat_template;
-    spec.repack = m.repack;
-    spec.special_in_content = m.special_in_content;
-    specs.push_back(std::move(spec));
-  }
-  return specs;
-}
 
 // SIGHUP will mean "reload the config" (not there yet); until then neither it
 // nor SIGUSR1/SIGUSR2 may end the process, as their default action would.
@@ -191,8 +174,8 @@ int main(int argc, char** argv) {
   modeld::manager::LogObserver log_observer;
   modeld::httpapi::Metrics metrics;
   modeld::manager::MultiObserver observer({&log_observer, &metrics});
-  modeld::manager::Manager manager(*backend, Catalog(*reg), {static_cast<size_t>(reg->max_queue())},
-                                   &observer);
+  modeld::manager::Manager manager(*backend, modeld::registry::LoadSpecs(*reg),
+                                   {static_cast<size_t>(reg->max_queue())}, &observer);
 
   metrics.SetLiveSource([&manager, &backend] {
     const modeld::manager::Snapshot snap = manager.GetSnapshot();
