@@ -11,7 +11,7 @@ LLAMA_PREFIX_FILE := $(BUILD)/llama-prefix.txt
 SOURCES = $(shell git ls-files '*.h' '*.cpp' 2>/dev/null)
 
 .PHONY: all setup configure build run test models tidy format clean bench bench-quick \
-  check-robust fresh-check test-asan test-tsan fuzz
+  check-robust fresh-check test-asan test-tsan fuzz soak
 
 all: build
 
@@ -73,6 +73,15 @@ check-robust: build
 # FUZZ_TARGETS picks some (default all). See docs/fuzzing.md.
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# A bounded run (SOAK_SECONDS, default 180, at most 600) of bin/modeld under
+# mixed hostile load: both APIs, streaming or not, hang-ups, model switches,
+# queue overflow, SIGHUP, model files rewritten in place and replaced. It
+# fails unless every request ended with a documented status in time, fds are
+# back to baseline, RSS grew <= 10 MB and /readyz is 200 (scripts/soak.py).
+soak: build
+	@scripts/models.sh test
+	@python3 scripts/soak.py $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS))
 
 # `make test` in a fresh clone of the committed HEAD, as CI runs it; prints the time.
 fresh-check:
