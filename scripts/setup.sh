@@ -40,11 +40,12 @@ quiet() {
 #   gnuplot-nox  bench_harness checks latest.png, which gnuplot draws
 #   systemd      systemd-analyze for CTest systemd_unit (tests/check_systemd_unit.sh)
 #   nodejs, npm  CTest e2e_openai_sdk (tests/e2e)
+#   clang        CTest thread_safety: clang's -Wthread-safety over annotated sources
 pkgs=(build-essential cmake git pkg-config ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libboost-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy ccache nodejs npm curl
-  python3 gnuplot-nox systemd)
+  python3 gnuplot-nox systemd clang)
 # make bench only: callgrind's instruction counts (scenario pertoken; without
 # valgrind they are reported as missing).
 [[ $with_tools == 1 ]] && pkgs+=(valgrind)

@@ -106,7 +106,7 @@ void Metrics::Observe(HistogramsByModel& family, std::span<const double> bounds,
 }
 
 void Metrics::OnSwitch(const manager::SwitchReport& r) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   ++switches_[r.outcome];
   if (r.outcome != "ok") return;  // durations of completed loads only
   if (r.from_standby) ++standby_hits_;
@@ -119,33 +119,33 @@ void Metrics::OnSwitch(const manager::SwitchReport& r) {
 }
 
 void Metrics::OnStateChange(ModelState state, const std::string& model) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   state_ = state;
   state_model_ = model;
 }
 
 void Metrics::OnCancel(CancelReason reason) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   ++cancellations_[static_cast<size_t>(reason)];
 }
 
 void Metrics::OnQueueDepth(size_t depth) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   queue_depth_ = depth;
 }
 
 void Metrics::OnRunning(size_t running) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   running_ = running;
 }
 
 void Metrics::OnSubmit(const std::string& /*model*/) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   ++inflight_;
 }
 
 void Metrics::OnFinish(const manager::Outcome& o) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   if (inflight_ > 0) --inflight_;
   if (o.model.empty()) return;
   const auto& s = o.stats;
@@ -164,7 +164,7 @@ void Metrics::OnFinish(const manager::Outcome& o) {
 }
 
 void Metrics::OnRequest(std::string_view route, int status, double /*ms*/) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   ++requests_[{std::string(route), status}];
 }
 
@@ -190,7 +190,7 @@ void Metrics::RenderHistograms(std::string& out, std::string_view name, std::str
 
 std::string Metrics::Render() const {
   const Live live = live_ ? live_() : Live{};  // before taking mu_
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   std::string out;
   out.reserve(8192);
 

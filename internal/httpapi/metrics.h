@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "internal/sync/mutex.h"
 
 #include "internal/httpapi/request_observer.h"
 #include "internal/manager/observer.h"
@@ -73,29 +73,29 @@ class Metrics final : public manager::Observer, public RequestObserver {
   static void RenderHistograms(std::string& out, std::string_view name, std::string_view help,
                                const HistogramsByModel& family);
 
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_); route, status
-  std::map<std::string, uint64_t> prompt_tokens_;             // GUARDED_BY(mu_); by model
-  std::map<std::string, uint64_t> cached_tokens_;             // GUARDED_BY(mu_); by model
-  uint64_t prompt_cache_hits_ = 0;                            // GUARDED_BY(mu_)
-  uint64_t prompt_cache_misses_ = 0;                          // GUARDED_BY(mu_)
-  std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
-  std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
-  uint64_t standby_hits_ = 0;  // GUARDED_BY(mu_); completed switches that read no file
-  std::array<uint64_t, 4> cancellations_{};                  // GUARDED_BY(mu_); by CancelReason
-  HistogramsByModel load_seconds_;                           // GUARDED_BY(mu_)
-  HistogramsByModel switch_seconds_;                         // GUARDED_BY(mu_)
-  HistogramsByModel phase_free_seconds_;                     // GUARDED_BY(mu_)
-  HistogramsByModel phase_model_seconds_;                    // GUARDED_BY(mu_)
-  HistogramsByModel phase_context_seconds_;                  // GUARDED_BY(mu_)
-  HistogramsByModel phase_warmup_seconds_;                   // GUARDED_BY(mu_)
-  HistogramsByModel ttft_seconds_;                           // GUARDED_BY(mu_)
-  manager::ModelState state_ = manager::ModelState::kEmpty;  // GUARDED_BY(mu_)
-  std::string state_model_;                                  // GUARDED_BY(mu_)
-  size_t queue_depth_ = 0;                                   // GUARDED_BY(mu_)
-  size_t running_ = 0;                                       // GUARDED_BY(mu_)
+  mutable sync::Mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_ GUARDED_BY(mu_);  // route, status
+  std::map<std::string, uint64_t> prompt_tokens_ GUARDED_BY(mu_);             // by model
+  std::map<std::string, uint64_t> cached_tokens_ GUARDED_BY(mu_);             // by model
+  uint64_t prompt_cache_hits_ GUARDED_BY(mu_) = 0;
+  uint64_t prompt_cache_misses_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, double> decode_tps_ GUARDED_BY(mu_);  // by model
+  std::map<std::string, uint64_t> switches_ GUARDED_BY(mu_);  // by outcome
+  uint64_t standby_hits_ GUARDED_BY(mu_) = 0;                // completed switches that read no file
+  std::array<uint64_t, 4> cancellations_ GUARDED_BY(mu_){};  // by CancelReason
+  HistogramsByModel load_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel switch_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel phase_free_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel phase_model_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel phase_context_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel phase_warmup_seconds_ GUARDED_BY(mu_);
+  HistogramsByModel ttft_seconds_ GUARDED_BY(mu_);
+  manager::ModelState state_ GUARDED_BY(mu_) = manager::ModelState::kEmpty;
+  std::string state_model_ GUARDED_BY(mu_);
+  size_t queue_depth_ GUARDED_BY(mu_) = 0;
+  size_t running_ GUARDED_BY(mu_) = 0;
   std::function<Live()> live_;  // constant once serving; called without mu_
-  int64_t inflight_ = 0;        // GUARDED_BY(mu_)
+  int64_t inflight_ GUARDED_BY(mu_) = 0;
 };
 
 // GET /metrics.

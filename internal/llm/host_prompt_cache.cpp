@@ -28,7 +28,7 @@ void HostPromptCache::EvictToFitLocked(uint64_t incoming) {
 
 void HostPromptCache::Put(CachedPrompt entry) {
   if (entry.tokens.empty() || entry.bytes() > budget_) return;
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     const bool covered = it->model == entry.model && it->tokens.size() <= entry.tokens.size() &&
                          CommonPrefix(it->tokens, entry.tokens) == it->tokens.size();
@@ -42,7 +42,7 @@ void HostPromptCache::Put(CachedPrompt entry) {
 }
 
 void HostPromptCache::InvalidateStale(const ModelIdentity& current) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   for (auto it = lru_.begin(); it != lru_.end();) {
     auto next = std::next(it);
     if (it->model.id == current.id && !(it->model == current)) EraseLocked(it);
@@ -53,7 +53,7 @@ void HostPromptCache::InvalidateStale(const ModelIdentity& current) {
 std::optional<CachedPrompt> HostPromptCache::TakeLongest(const ModelIdentity& model,
                                                          const std::vector<int32_t>& prompt,
                                                          int min_match, int* match) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   auto best = lru_.end();
   size_t best_len = 0;
   for (auto it = lru_.begin(); it != lru_.end(); ++it) {
@@ -75,7 +75,7 @@ std::optional<CachedPrompt> HostPromptCache::TakeLongest(const ModelIdentity& mo
 }
 
 size_t HostPromptCache::entries() const {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   return lru_.size();
 }
 

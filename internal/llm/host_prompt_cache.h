@@ -3,10 +3,10 @@
 #include <atomic>
 #include <cstdint>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+#include "internal/sync/mutex.h"
 
 namespace modeld::llm {
 
@@ -55,13 +55,13 @@ class HostPromptCache {
   size_t entries() const;
 
  private:
-  void EvictToFitLocked(uint64_t incoming);                // REQUIRES: mu_ held
-  void EraseLocked(std::list<CachedPrompt>::iterator it);  // REQUIRES: mu_ held
+  void EvictToFitLocked(uint64_t incoming) REQUIRES(mu_);
+  void EraseLocked(std::list<CachedPrompt>::iterator it) REQUIRES(mu_);
 
   const uint64_t budget_;
-  mutable std::mutex mu_;
-  std::list<CachedPrompt> lru_;     // GUARDED_BY(mu_); most recently used first
-  std::atomic<uint64_t> bytes_{0};  // written under mu_, read anywhere
+  mutable sync::Mutex mu_;
+  std::list<CachedPrompt> lru_ GUARDED_BY(mu_);  // most recently used first
+  std::atomic<uint64_t> bytes_{0};               // written under mu_, read anywhere
 };
 
 }  // namespace modeld::llm

@@ -182,7 +182,7 @@ Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& sp
 }
 
 Result<ModelPtr> LlamaBackend::Load(const LoadSpec& spec, LoadControl& control) {
-  std::lock_guard<std::mutex> lock(load_mu_);
+  sync::MutexLock lock(load_mu_);
   control.progress.store(0.0f, std::memory_order_relaxed);
   control.model_ms = 0;
   control.context_ms = 0;

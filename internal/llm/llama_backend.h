@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
+#include "internal/sync/mutex.h"
 
 #include "internal/llm/adapter.h"
 #include "internal/llm/host_prompt_cache.h"
@@ -61,10 +61,10 @@ class LlamaBackend : public Backend {
   const std::shared_ptr<LlamaModel::Standby> standby_;
   VocabCache vocabs_;                 // for Precheck; thread-safe on its own
   std::atomic<int64_t> releases_{0};  // ReleaseFreeMemory calls, for its log line
-  std::mutex load_mu_;                // held for a whole Load
+  sync::Mutex load_mu_;               // held for a whole Load
   // Compute threads by thread count, made once and shared by every model
   // (one context at a time uses them).
-  std::map<int, LlamaModel::ThreadpoolHandle> threadpools_;  // GUARDED_BY(load_mu_)
+  std::map<int, LlamaModel::ThreadpoolHandle> threadpools_ GUARDED_BY(load_mu_);
 };
 
 }  // namespace modeld::llm

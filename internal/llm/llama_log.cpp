@@ -2,9 +2,9 @@
 
 #include <llama.h>
 
-#include <mutex>
 #include <string>
 #include <string_view>
+#include "internal/sync/mutex.h"
 
 #include "internal/log/log.h"
 
@@ -14,11 +14,11 @@ namespace {
 // llama.cpp logs a message in pieces (GGML_LOG_LEVEL_CONT continues the last
 // one) from any thread; pieces are assembled here into whole lines.
 struct LogState {
-  std::mutex mu;
-  std::string line;                                 // GUARDED_BY(mu)
-  ggml_log_level line_level = GGML_LOG_LEVEL_NONE;  // GUARDED_BY(mu)
-  bool capturing = false;                           // GUARDED_BY(mu)
-  std::string first_error;                          // GUARDED_BY(mu)
+  sync::Mutex mu;
+  std::string line GUARDED_BY(mu);
+  ggml_log_level line_level GUARDED_BY(mu) = GGML_LOG_LEVEL_NONE;
+  bool capturing GUARDED_BY(mu) = false;
+  std::string first_error GUARDED_BY(mu);
 };
 
 // The cancel flag of the request running on this thread, if any.
@@ -61,8 +61,7 @@ bool Wanted(ggml_log_level level) {
   }
 }
 
-// REQUIRES: s.mu held.
-void FinishLine(LogState& s) {
+void FinishLine(LogState& s) REQUIRES(s.mu) {
   while (!s.line.empty() && (s.line.back() == '\n' || s.line.back() == ' ')) s.line.pop_back();
   if (s.line.empty()) return;
   if (s.line_level == GGML_LOG_LEVEL_ERROR && s.capturing && s.first_error.empty()) {
@@ -79,7 +78,7 @@ void OnLog(ggml_log_level level, const char* text, void* /*user_data*/) {
     level = GGML_LOG_LEVEL_INFO;  // expected fallout of a cancellation
   }
   LogState& s = State();
-  std::lock_guard<std::mutex> lock(s.mu);
+  sync::MutexLock lock(s.mu);
   if (level == GGML_LOG_LEVEL_CONT) {
     level = s.line_level;
   } else {
@@ -104,21 +103,21 @@ LlamaCancelQuiet::~LlamaCancelQuiet() { t_cancel = nullptr; }
 
 LlamaErrorCapture::LlamaErrorCapture() {
   LogState& s = State();
-  std::lock_guard<std::mutex> lock(s.mu);
+  sync::MutexLock lock(s.mu);
   s.capturing = true;
   s.first_error.clear();
 }
 
 LlamaErrorCapture::~LlamaErrorCapture() {
   LogState& s = State();
-  std::lock_guard<std::mutex> lock(s.mu);
+  sync::MutexLock lock(s.mu);
   s.capturing = false;
   s.first_error.clear();
 }
 
 std::string LlamaErrorCapture::FirstError() const {
   LogState& s = State();
-  std::lock_guard<std::mutex> lock(s.mu);
+  sync::MutexLock lock(s.mu);
   return s.first_error;
 }
 

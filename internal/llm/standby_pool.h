@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+#include "internal/sync/mutex.h"
 
 namespace modeld::llm {
 
@@ -52,7 +52,7 @@ class StandbyPool {
   bool Put(WeightsKey key, std::string id, Handle weights, uint64_t bytes) {
     std::vector<Handle> freed;  // destroyed after the lock is released
     {
-      std::lock_guard lock(mu_);
+      sync::MutexLock lock(mu_);
       EraseLocked(key.path, &freed);
       if (bytes > budget_) {
         freed.push_back(std::move(weights));
@@ -74,7 +74,7 @@ class StandbyPool {
   // loaded another way) is stale and freed.
   Kept Take(const WeightsKey& key) {
     std::vector<Handle> freed;
-    std::lock_guard lock(mu_);
+    sync::MutexLock lock(mu_);
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       if (it->key.path != key.path) continue;
       Kept kept{std::move(it->weights), it->bytes};
@@ -91,14 +91,14 @@ class StandbyPool {
   // Frees every entry (to make room when memory ran out).
   void Clear() {
     std::list<Entry> freed;
-    std::lock_guard lock(mu_);
+    sync::MutexLock lock(mu_);
     freed.swap(entries_);
     bytes_ = 0;
   }
 
   // Oldest first.
   std::vector<StandbyEntryInfo> List() const {
-    std::lock_guard lock(mu_);
+    sync::MutexLock lock(mu_);
     std::vector<StandbyEntryInfo> out;
     out.reserve(entries_.size());
     for (const Entry& e : entries_) out.push_back({e.id, e.bytes});
@@ -106,7 +106,7 @@ class StandbyPool {
   }
 
   uint64_t bytes() const {
-    std::lock_guard lock(mu_);
+    sync::MutexLock lock(mu_);
     return bytes_;
   }
   uint64_t budget() const { return budget_; }
@@ -119,7 +119,7 @@ class StandbyPool {
     uint64_t bytes = 0;
   };
 
-  void EraseLocked(const std::string& path, std::vector<Handle>* freed) {  // REQUIRES: mu_
+  void EraseLocked(const std::string& path, std::vector<Handle>* freed) REQUIRES(mu_) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       if (it->key.path == path) {
         bytes_ -= it->bytes;
@@ -132,9 +132,9 @@ class StandbyPool {
   }
 
   const uint64_t budget_;
-  mutable std::mutex mu_;
-  std::list<Entry> entries_;  // GUARDED_BY(mu_); least recently put first
-  uint64_t bytes_ = 0;        // GUARDED_BY(mu_)
+  mutable sync::Mutex mu_;
+  std::list<Entry> entries_ GUARDED_BY(mu_);  // least recently put first
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace modeld::llm

@@ -35,7 +35,7 @@ VocabCache::Entry* VocabCache::FindLocked(const LoadSpec& spec, const WeightsKey
 
 Status VocabCache::Precheck(const LoadSpec& spec, const WeightsKey& file,
                             const GenerateParams& params) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   const Entry* e = FindLocked(spec, file);
   // The context LlamaBackend::Load would create.
   const int n_ctx = spec.ctx_size > 0 ? spec.ctx_size : e == nullptr ? 0 : e->n_ctx_train;

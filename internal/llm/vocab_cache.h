@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
+#include "internal/sync/mutex.h"
 
 #include "internal/llm/adapter.h"
 #include "internal/llm/prompt_builder.h"
@@ -45,10 +45,10 @@ class VocabCache {
   };
   // The entry for `spec`, loaded or refreshed as needed; null when the
   // vocabulary cannot be read.
-  Entry* FindLocked(const LoadSpec& spec, const WeightsKey& file);  // REQUIRES: mu_ held
+  Entry* FindLocked(const LoadSpec& spec, const WeightsKey& file) REQUIRES(mu_);
 
-  std::mutex mu_;
-  std::list<Entry> entries_;  // GUARDED_BY(mu_); most recently used first
+  sync::Mutex mu_;
+  std::list<Entry> entries_ GUARDED_BY(mu_);  // most recently used first
 };
 
 }  // namespace modeld::llm

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
+#include "internal/sync/mutex.h"
 
 namespace modeld::log {
 namespace {
@@ -17,8 +17,8 @@ using nlohmann::json;
 std::atomic<Level> g_level{Level::kInfo};
 
 // Serialises writes so that each line goes out whole.
-std::mutex g_mu;
-std::string* g_sink = nullptr;  // GUARDED_BY(g_mu); nullptr: stderr
+sync::Mutex g_mu;
+std::string* g_sink GUARDED_BY(g_mu) = nullptr;  // nullptr: stderr
 
 // Invalid UTF-8 becomes U+FFFD instead of throwing type_error 316.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -137,7 +137,7 @@ void Write(Level level, std::string_view msg, const json& fields) {
   }
   try {
     const std::string line = FormatLine(level, msg, fields, std::chrono::system_clock::now());
-    std::lock_guard<std::mutex> lock(g_mu);
+    sync::MutexLock lock(g_mu);
     if (g_sink != nullptr) {
       g_sink->append(line);
     } else {
@@ -150,7 +150,7 @@ void Write(Level level, std::string_view msg, const json& fields) {
 }
 
 void SetSinkForTest(std::string* sink) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  sync::MutexLock lock(g_mu);
   g_sink = sink;
 }
 

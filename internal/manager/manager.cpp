@@ -23,7 +23,7 @@ Manager::Manager(llm::Backend& backend, std::vector<llm::LoadSpec> catalog, Opti
 Manager::~Manager() { Shutdown(); }
 
 void Manager::Start(const std::string& initial_model) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   if (worker_.joinable() || shutdown_) return;
   if (!initial_model.empty() && FindSpec(initial_model) != nullptr) {
     target_ = initial_model;
@@ -46,7 +46,7 @@ Status Manager::Submit(const std::shared_ptr<Request>& request) {
   if (const llm::LoadSpec* spec = FindSpec(named); spec != nullptr && named != Target()) {
     if (Status st = backend_.Precheck(*spec, request->params()); !st.ok()) return st;
   }
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   if (shutdown_) return Status::ShuttingDown("server is shutting down");
   std::string id = request->requested_model();
   if (id.empty()) id = target_;
@@ -70,7 +70,7 @@ Status Manager::Submit(const std::shared_ptr<Request>& request) {
   queue_.push_back(request);
   if (observer_) observer_->OnSubmit(id);
   if (observer_) observer_->OnQueueDepth(queue_.size());
-  cv_.notify_all();
+  cv_.NotifyAll();
   return Status::Ok();
 }
 
@@ -86,7 +86,7 @@ void Manager::RetargetLocked(const std::string& to, bool requested) {
   target_ = to;
   target_requested_ = requested;
   restoring_ = false;
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void Manager::FinishLocked(const std::shared_ptr<Request>& request, Status status,
@@ -102,7 +102,7 @@ void Manager::FinishLocked(const std::shared_ptr<Request>& request, Status statu
 }
 
 void Manager::Cancel(const std::shared_ptr<Request>& request, CancelReason reason) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   Status status =
       Status::Cancelled(std::string("cancelled: ") + std::string(CancelReasonName(reason)));
   request->Cancel(reason, status);
@@ -127,7 +127,7 @@ void Manager::Cancel(const std::shared_ptr<Request>& request, CancelReason reaso
 }
 
 std::string Manager::Target() const {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   return target_;
 }
 
@@ -135,7 +135,7 @@ Snapshot Manager::GetSnapshot() const {
   Snapshot s;
   for (const llm::StandbyModel& m : backend_.standby()) s.standby.push_back(m.id);
   s.standby_bytes = backend_.standby_bytes();
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   s.state = state_;
   s.loaded = loaded_;
   s.target = target_;
@@ -158,7 +158,7 @@ void Manager::SetStateLocked(ModelState state, const std::string& model) {
 
 void Manager::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    sync::MutexLock lock(mu_);
     if (!shutdown_) {
       shutdown_ = true;
       for (auto& r : queue_) {
@@ -169,7 +169,7 @@ void Manager::Shutdown() {
         if (r) r->Cancel(CancelReason::kShutdown, Status::ShuttingDown("server is shutting down"));
       }
       if (load_control_) load_control_->abort.store(true);
-      cv_.notify_all();
+      cv_.NotifyAll();
     }
   }
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
@@ -181,50 +181,52 @@ bool Manager::CanAdmitLocked() const {
   return !queue_.empty() && !NeedsSwitchLocked() && admission_.has_free_slot();
 }
 
+bool Manager::HasWorkLocked() const {
+  return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
+}
+
 void Manager::WorkerLoop() {
-  std::unique_lock lock(mu_);
-  auto has_work = [&] {
-    return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
-  };
+  mu_.lock();
   for (;;) {
-    if (release_pending_ && !has_work()) {
+    if (release_pending_ && !HasWorkLocked()) {
       // After a switch, once idle: the next load reuses the old model's
       // freed heap (no page faults); what is still free then goes back.
       release_pending_ = false;
-      lock.unlock();
+      mu_.unlock();
       backend_.ReleaseFreeMemory();
-      lock.lock();
+      mu_.lock();
       continue;
     }
-    cv_.wait(lock, has_work);
+    while (!HasWorkLocked()) cv_.Wait(mu_);
     // Running sequences are drained first: a switch or shutdown has
     // cancelled them, and the next step ends them without decoding.
     if (admission_.running() == 0) {
       if (shutdown_) break;
       if (NeedsSwitchLocked()) {
-        SwitchLocked(lock);
+        SwitchLocked();
         continue;
       }
     }
-    if (!shutdown_ && CanAdmitLocked()) AdmitLocked(lock);
-    if (admission_.running() > 0) StepLocked(lock);
+    if (!shutdown_ && CanAdmitLocked()) AdmitLocked();
+    if (admission_.running() > 0) StepLocked();
   }
-  lock.unlock();
+  mu_.unlock();
   model_.reset();  // free the model on the worker that used it
-  lock.lock();
+  mu_.lock();
   loaded_.clear();
   model_loaded_cells_ = 0;
   SetStateLocked(ModelState::kEmpty, "");
+  mu_.unlock();
 }
 
-void Manager::AdmitLocked(std::unique_lock<std::mutex>& lock) {
+void Manager::AdmitLocked() {
   while (CanAdmitLocked()) {
     std::shared_ptr<Request> request = queue_.front();
     if (!request->prompt.has_value()) {
       // Tokenizing takes a while for a long prompt: not under the lock.
-      lock.unlock();
+      mu_.unlock();
       Result<llm::PreparedPrompt> prepared = model_->Prepare(request->params());
-      lock.lock();
+      mu_.lock();
       // Cancelled, or a switch emptied the queue meanwhile: look again.
       if (queue_.empty() || queue_.front() != request) continue;
       if (!prepared.ok()) {
@@ -245,22 +247,22 @@ void Manager::AdmitLocked(std::unique_lock<std::mutex>& lock) {
   }
   if (starting_.empty()) return;
   if (observer_) observer_->OnRunning(static_cast<size_t>(admission_.running()));
-  lock.unlock();
+  mu_.unlock();
   for (const auto& [seq, r] : starting_) {
     model_->Start(seq, std::move(*r->prompt), r->params(), *r, r->cancel_flag(), r->stats);
     r->prompt.reset();
   }
   starting_.clear();
-  lock.lock();
+  mu_.lock();
 }
 
-void Manager::StepLocked(std::unique_lock<std::mutex>& lock) {
-  lock.unlock();
+void Manager::StepLocked() {
+  mu_.unlock();
   ended_.clear();
   model_->Step(ended_);
   const int used = model_->used_cells();
   const int64_t preemptions = model_->preemptions();
-  lock.lock();
+  mu_.lock();
   kv_cells_used_ = used;
   model_preemptions_ = preemptions;
   for (const auto& r : running_) {
@@ -276,10 +278,10 @@ void Manager::StepLocked(std::unique_lock<std::mutex>& lock) {
     if (request) FinishRunningLocked(request, std::move(e.status));
   }
   if (observer_) observer_->OnRunning(static_cast<size_t>(admission_.running()));
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
-void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
+void Manager::SwitchLocked() {
   const std::string to = target_;
   const std::string from = loaded_;
   const llm::LoadSpec spec = *FindSpec(to);  // target_ is always a catalog id
@@ -288,12 +290,12 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   load_control_ = control;
   loading_ = to;
   SetStateLocked(ModelState::kLoading, to);
-  lock.unlock();
+  mu_.unlock();
 
   const auto t0 = Clock::now();
   model_.reset();  // exactly one context: free the old model before loading
   {
-    std::lock_guard relock(mu_);
+    sync::MutexLock relock(mu_);
     loaded_.clear();
     preemptions_ += model_preemptions_;
     model_preemptions_ = 0;
@@ -308,7 +310,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
   Status status = loaded.status();
   if (status.ok()) {
     {
-      std::lock_guard relock(mu_);
+      sync::MutexLock relock(mu_);
       SetStateLocked(ModelState::kWarming, to);
     }
     status = loaded.value()->Warmup(control->abort);
@@ -320,7 +322,7 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
     if (!status.ok()) fresh.reset();  // a failed warm-up: free it before taking the lock
   }
 
-  lock.lock();
+  mu_.lock();
   release_pending_ = true;
   loading_.clear();
   load_control_.reset();

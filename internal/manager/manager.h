@@ -1,14 +1,13 @@
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+#include "internal/sync/mutex.h"
 
 #include "internal/llm/adapter.h"
 #include "internal/manager/admission.h"
@@ -61,21 +60,22 @@ class Manager {
 
  private:
   void WorkerLoop();
-  std::string Target() const;                             // target_, under mu_
-  bool NeedsSwitchLocked() const;                         // REQUIRES: mu_ held
-  bool CanAdmitLocked() const;                            // REQUIRES: mu_ held
-  void SwitchLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
+  std::string Target() const;  // target_, under mu_
+  bool NeedsSwitchLocked() const REQUIRES(mu_);
+  bool CanAdmitLocked() const REQUIRES(mu_);
+  bool HasWorkLocked() const REQUIRES(mu_);
+  // These three release mu_ for their slow parts and hold it again on return.
+  void SwitchLocked() REQUIRES(mu_);
   // Starts waiting requests while Admission lets them; may unlock to tokenize.
-  void AdmitLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
+  void AdmitLocked() REQUIRES(mu_);
   // One model step (unlocked), then finishes the requests that ended.
-  void StepLocked(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held
-  void FinishRunningLocked(const std::shared_ptr<Request>& request,
-                           Status status);  // REQUIRES: mu_ held
+  void StepLocked() REQUIRES(mu_);
+  void FinishRunningLocked(const std::shared_ptr<Request>& request, Status status) REQUIRES(mu_);
   // Cancels queued and running work because `to` is now wanted.
-  void RetargetLocked(const std::string& to, bool requested);  // REQUIRES: mu_ held
-  void FinishLocked(const std::shared_ptr<Request>& request, Status status,
-                    CancelReason reason);                           // REQUIRES: mu_ held
-  void SetStateLocked(ModelState state, const std::string& model);  // REQUIRES: mu_ held
+  void RetargetLocked(const std::string& to, bool requested) REQUIRES(mu_);
+  void FinishLocked(const std::shared_ptr<Request>& request, Status status, CancelReason reason)
+      REQUIRES(mu_);
+  void SetStateLocked(ModelState state, const std::string& model) REQUIRES(mu_);
   const llm::LoadSpec* FindSpec(const std::string& id) const;
 
   // Constant after construction.
@@ -91,30 +91,30 @@ class Manager {
   // Admitted (slot, request) whose Start is still to be called.
   std::vector<std::pair<int, std::shared_ptr<Request>>> starting_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<Request>> queue_;  // GUARDED_BY(mu_); all for target_
+  mutable sync::Mutex mu_;
+  sync::CondVar cv_;
+  std::deque<std::shared_ptr<Request>> queue_ GUARDED_BY(mu_);  // all for target_
   // Per sequence slot of the loaded model: the request running there, or null.
-  std::vector<std::shared_ptr<Request>> running_;  // GUARDED_BY(mu_)
-  Admission admission_;                            // GUARDED_BY(mu_)
-  int kv_cells_used_ = 0;                          // GUARDED_BY(mu_)
-  int model_loaded_cells_ = 0;                     // GUARDED_BY(mu_); n_ctx when loaded
-  int64_t preemptions_ = 0;                        // GUARDED_BY(mu_); of models unloaded before
-  int64_t model_preemptions_ = 0;                  // GUARDED_BY(mu_); of the loaded model
-  ModelState state_ = ModelState::kEmpty;          // GUARDED_BY(mu_)
-  std::string loaded_;                             // GUARDED_BY(mu_); model_ holds this one, ready
-  std::string target_;                             // GUARDED_BY(mu_); what the worker works towards
-  std::string previous_;                           // GUARDED_BY(mu_); last model that became ready
-  std::string loading_;                            // GUARDED_BY(mu_); being loaded right now
-  bool target_requested_ = false;                  // GUARDED_BY(mu_); a client asked for target_
-  bool restoring_ = false;        // GUARDED_BY(mu_); target_ is a restore after a failure
-  std::string last_error_;        // GUARDED_BY(mu_)
-  std::string last_error_model_;  // GUARDED_BY(mu_)
+  std::vector<std::shared_ptr<Request>> running_ GUARDED_BY(mu_);
+  Admission admission_ GUARDED_BY(mu_);
+  int kv_cells_used_ GUARDED_BY(mu_) = 0;
+  int model_loaded_cells_ GUARDED_BY(mu_) = 0;     // n_ctx when loaded
+  int64_t preemptions_ GUARDED_BY(mu_) = 0;        // of models unloaded before
+  int64_t model_preemptions_ GUARDED_BY(mu_) = 0;  // of the loaded model
+  ModelState state_ GUARDED_BY(mu_) = ModelState::kEmpty;
+  std::string loaded_ GUARDED_BY(mu_);             // model_ holds this one, ready
+  std::string target_ GUARDED_BY(mu_);             // what the worker works towards
+  std::string previous_ GUARDED_BY(mu_);           // last model that became ready
+  std::string loading_ GUARDED_BY(mu_);            // being loaded right now
+  bool target_requested_ GUARDED_BY(mu_) = false;  // a client asked for target_
+  bool restoring_ GUARDED_BY(mu_) = false;         // target_ is a restore after a failure
+  std::string last_error_ GUARDED_BY(mu_);
+  std::string last_error_model_ GUARDED_BY(mu_);
   // Tokens generated, by model, counted after every step (not only when a
   // request ends), so the counter moves during a long generation.
-  std::map<std::string, int64_t> generated_;        // GUARDED_BY(mu_)
-  std::shared_ptr<llm::LoadControl> load_control_;  // GUARDED_BY(mu_)
-  bool shutdown_ = false;                           // GUARDED_BY(mu_)
+  std::map<std::string, int64_t> generated_ GUARDED_BY(mu_);
+  std::shared_ptr<llm::LoadControl> load_control_ GUARDED_BY(mu_);
+  bool shutdown_ GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 

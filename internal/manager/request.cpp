@@ -24,12 +24,12 @@ Request::Request(std::string model, llm::GenerateParams params)
 }
 
 void Request::SetNotify(std::function<void()> notify) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   notify_ = std::move(notify);
 }
 
 Request::Update Request::Take(std::string& text) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   Update u;
   if (!text_.empty()) {
     text.swap(text_);
@@ -56,7 +56,7 @@ void Request::SignalLocked() {
 }
 
 void Request::Cancel(CancelReason reason, Status status) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   if (cancel_reason_ != CancelReason::kNone) return;
   cancel_reason_ = reason;
   cancel_status_ = std::move(status);
@@ -64,37 +64,37 @@ void Request::Cancel(CancelReason reason, Status status) {
 }
 
 CancelReason Request::cancel_reason() const {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   return cancel_reason_;
 }
 
 Status Request::cancel_status() const {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   return cancel_status_;
 }
 
 void Request::Started() {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   started_ = true;
   SignalLocked();
 }
 
 void Request::Deliver(std::string_view batch) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   text_.append(batch);
   wants_.store(false, std::memory_order_release);
   SignalLocked();
 }
 
 void Request::Finish(Outcome outcome) {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   if (outcome_.has_value()) return;
   outcome_ = std::move(outcome);
   SignalLocked();
 }
 
 bool Request::finished() const {
-  std::lock_guard lock(mu_);
+  sync::MutexLock lock(mu_);
   return outcome_.has_value();
 }
 

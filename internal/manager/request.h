@@ -3,10 +3,10 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include "internal/sync/mutex.h"
 
 #include "internal/llm/adapter.h"
 #include "pkg/types/status.h"
@@ -65,7 +65,10 @@ class Request final : public llm::TextSink {
   // callback runs on the next event.
   Update Take(std::string& text);
   // Valid once Take reported finished.
-  const Outcome& outcome() const { return outcome_.value(); }
+  const Outcome& outcome() const {
+    sync::MutexLock lock(mu_);
+    return outcome_.value();
+  }
 
   // ---- any thread
   // Asks the generation to stop. The first reason wins.
@@ -92,21 +95,21 @@ class Request final : public llm::TextSink {
   int counted_tokens = 0;  // of stats.completion_tokens, in the manager's running total
 
  private:
-  void SignalLocked();  // REQUIRES: mu_ held
+  void SignalLocked() REQUIRES(mu_);
 
   const std::string requested_model_;
   const llm::GenerateParams params_;
   std::atomic<bool> cancel_{false};
 
-  mutable std::mutex mu_;
-  std::function<void()> notify_;                      // GUARDED_BY(mu_)
-  std::string text_;                                  // GUARDED_BY(mu_)
-  bool parked_ = false;                               // GUARDED_BY(mu_)
-  bool started_ = false;                              // GUARDED_BY(mu_)
-  bool started_reported_ = false;                     // GUARDED_BY(mu_)
-  std::optional<Outcome> outcome_;                    // GUARDED_BY(mu_); written once
-  CancelReason cancel_reason_ = CancelReason::kNone;  // GUARDED_BY(mu_)
-  Status cancel_status_;                              // GUARDED_BY(mu_)
+  mutable sync::Mutex mu_;
+  std::function<void()> notify_ GUARDED_BY(mu_);
+  std::string text_ GUARDED_BY(mu_);
+  bool parked_ GUARDED_BY(mu_) = false;
+  bool started_ GUARDED_BY(mu_) = false;
+  bool started_reported_ GUARDED_BY(mu_) = false;
+  std::optional<Outcome> outcome_ GUARDED_BY(mu_);  // written once
+  CancelReason cancel_reason_ GUARDED_BY(mu_) = CancelReason::kNone;
+  Status cancel_status_ GUARDED_BY(mu_);
 };
 
 }  // namespace modeld::manager
