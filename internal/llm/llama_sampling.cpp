@@ -1,5 +1,7 @@
 #include "internal/llm/llama_sampling.h"
 
+#include "internal/llm/argmax.h"
+
 namespace modeld::llm {
 namespace {
 
@@ -33,11 +35,7 @@ llama_token TokenSampler::Sample(llama_context* ctx, int32_t idx) {
   const float* logits = llama_get_logits_ith(ctx, idx);
   if (logits == nullptr) return LLAMA_TOKEN_NULL;
   if (chain_ != nullptr) return llama_sampler_sample(chain_.get(), ctx, idx);
-  llama_token best = 0;
-  for (llama_token t = 1; t < n_vocab_; ++t) {
-    if (logits[t] > logits[best]) best = t;
-  }
-  return best;
+  return Argmax(logits, n_vocab_);
 }
 
 }  // namespace modeld::llm
