@@ -213,7 +213,7 @@ function render() {
     if (st === 'loading') text += ` ${Math.round(view.progress * 100)}%`;
     if (st === 'failed' && view.errors[m.id]) text += `: ${view.errors[m.id]}`;
     if (!m.file_exists) text += ' (file missing)';
-    const tr = row([m.id, m.name, m.quant, m.ctx_size, text]);
+    const tr = row([m.id, m.name, m.quant, m.ctx_size, m.parallel ?? '–', text]);
     tr.dataset.model = m.id;
     tr.lastChild.dataset.state = st;
     return tr;

@@ -114,7 +114,8 @@ nlohmann::json ModelList(const ApiContext& ctx, const manager::Snapshot& s) {
                   {"loaded", m.id == s.loaded},
                   {"state", state},
                   {"file_exists", FileExists(m.path)},
-                  {"ctx_size", m.ctx_size}});
+                  {"ctx_size", m.ctx_size},
+                  {"parallel", m.parallel}});
     models.push_back(std::move(model));
   }
   return models;
