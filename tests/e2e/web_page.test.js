@@ -15,7 +15,9 @@ import { metric, metricOr0, Modeld } from './lib/modeld.js';
 const repo = resolve(import.meta.dirname, '..', '..');
 const artifacts = process.env.MODELD_ARTIFACTS_DIR || join(repo, 'build', 'e2e-artifacts');
 const chromiumPath = process.env.MODELD_CHROMIUM || '/usr/bin/chromium';
-const WAIT = { timeout: 20000 };  // hang guard for every DOM wait
+// Hang guard for every DOM wait; 'mutation' re-checks on every DOM change
+// (not once per animation frame, which a busy headless browser may delay).
+const WAIT = { timeout: 20000, polling: 'mutation' };
 
 async function launch(userDataDir) {
   if (!existsSync(chromiumPath)) {
@@ -114,16 +116,18 @@ describe('status page in headless Chromium', () => {
   test('Escape stops a reply and the server cancels it, as /metrics shows', async () => {
     const key = 'modeld_cancellations_total{reason="disconnect"}';
     const before = await server.metrics();
-    await page.$eval('#max-tokens', (el) => { el.value = '3000'; });
+    // As long as the context allows: the reply must still run when we stop it.
+    await page.$eval('#max-tokens', (el) => { el.value = '4000'; });
+    await page.click('#clear');
     await sendMessage(page, 'Count to a thousand.');
     await page.waitForFunction(() => {
       const el = document.querySelector('#chat .msg.assistant:last-of-type');
-      return el && Number(el.dataset.chunks) >= 2;
+      return el && (Number(el.dataset.chunks) >= 1 || el.dataset.state !== 'waiting');
     }, WAIT);
-    assert.equal(await page.$eval('#stop', (b) => b.disabled), false);
     await page.keyboard.press('Escape');
     const reply = await replyState(page, ['done', 'error', 'stopped']);
-    assert.equal(reply.state, 'stopped', reply.stats);
+    assert.equal(reply.state, 'stopped',
+        `the reply ended ${reply.state} after ${reply.chunks} chunks (${reply.stats}) before Escape`);
     const m = await server.waitForMetrics(
         (s) => metric(s, key) > metricOr0(before, key) && metric(s, 'modeld_inflight_requests') === 0,
         20000);
