@@ -228,6 +228,15 @@ function render() {
     return tr;
   });
   $('switches').tBodies[0].replaceChildren(...switches);
+
+  // A reply waiting for its model shows the switch as it happens.
+  for (const el of document.querySelectorAll('.msg.assistant[data-state=waiting]')) {
+    const switching = el.dataset.model === view.target && view.target !== view.loaded &&
+        (view.state === 'loading' || view.state === 'warming');
+    const pct = view.state === 'loading' ? ` ${Math.round(view.progress * 100)}%` : '';
+    el.querySelector('.stats').textContent =
+        switching ? `switching to ${view.target}: ${view.state}${pct}` : 'waiting…';
+  }
 }
 
 function row(cells) {
@@ -291,6 +300,7 @@ async function send() {
   const stats = document.createElement('span');
   stats.className = 'stats';
   el.append(stats);
+  render();  // shows "waiting…" or the switch it waits for
 
   const abort = new AbortController();
   chatAbort = abort;
