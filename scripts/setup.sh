@@ -41,11 +41,13 @@ quiet() {
 #   systemd      systemd-analyze for CTest systemd_unit (tests/check_systemd_unit.sh)
 #   nodejs, npm  CTest e2e_openai_sdk (tests/e2e)
 #   clang        CTest thread_safety: clang's -Wthread-safety over annotated sources
+#   chromium     CTest e2e_openai_sdk: tests/e2e/web_page.test.js drives the
+#                status page in headless Chromium with puppeteer-core
 pkgs=(build-essential cmake git pkg-config ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libboost-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy ccache nodejs npm curl
-  python3 gnuplot-nox systemd clang)
+  python3 gnuplot-nox systemd clang chromium)
 # make bench only: callgrind's instruction counts (scenario pertoken; without
 # valgrind they are reported as missing).
 [[ $with_tools == 1 ]] && pkgs+=(valgrind)

@@ -11,12 +11,15 @@
 #include "internal/httpapi/access_policy.h"
 #include "internal/httpapi/api_context.h"
 #include "internal/httpapi/client_paths.h"
+#include "internal/httpapi/event_hub.h"
+#include "internal/httpapi/event_stream.h"
 #include "internal/httpapi/http_origin.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
 #include "internal/httpapi/openai_api.h"
 #include "internal/httpapi/router.h"
 #include "internal/httpapi/server.h"
+#include "internal/httpapi/web_page.h"
 #include "internal/llm/llama_backend.h"
 #include "internal/log/log.h"
 #include "internal/manager/log_observer.h"
@@ -171,9 +174,13 @@ int main(int argc, char** argv) {
   auto backend = modeld::llm::LlamaBackend::Create(flags.threads,
                                                    static_cast<uint64_t>(reg->prompt_cache_bytes()),
                                                    static_cast<uint64_t>(reg->standby_bytes()));
+  std::vector<std::string> model_paths;
+  for (const auto& m : reg->models()) model_paths.push_back(m.path);
+  const modeld::httpapi::ClientPaths client_paths(std::move(model_paths), flags.expose_paths);
   modeld::manager::LogObserver log_observer;
   modeld::httpapi::Metrics metrics;
-  modeld::manager::MultiObserver observer({&log_observer, &metrics});
+  modeld::httpapi::EventHub events({}, client_paths);  // GET /events
+  modeld::manager::MultiObserver observer({&log_observer, &metrics, &events});
   modeld::manager::Manager manager(*backend, modeld::registry::LoadSpecs(*reg),
                                    {static_cast<size_t>(reg->max_queue())}, &observer);
 
@@ -194,14 +201,12 @@ int main(int argc, char** argv) {
   modeld::httpapi::Limits limits = flags.limits;
   limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
   modeld::httpapi::Server server(router, limits);
-  std::vector<std::string> model_paths;
-  for (const auto& m : reg->models()) model_paths.push_back(m.path);
-  modeld::httpapi::ApiContext ctx{
-      manager, *reg, server.io().get_executor(),
-      modeld::httpapi::ClientPaths(std::move(model_paths), flags.expose_paths)};
+  modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor(), client_paths};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
   modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
   modeld::httpapi::RegisterMetricsRoute(router, metrics);
+  modeld::httpapi::RegisterEventsRoute(router, ctx, events);
+  modeld::httpapi::RegisterWebRoutes(router);
   router.SetObserver(&metrics);
   router.SetGate(&*policy);
 
@@ -239,6 +244,7 @@ int main(int argc, char** argv) {
   log::Info("shutting down", {{"signal", modeld::platform::SignalName(sig)}});
   server.StopAccepting();
   manager.Shutdown();  // ends streams with shutting_down and frees the model
+  events.Shutdown();   // ends /events streams (after the manager's last events)
   server.Stop(std::chrono::milliseconds(3000));
   log::Info("stopped");
   return 0;

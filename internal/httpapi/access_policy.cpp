@@ -112,7 +112,10 @@ bool AccessPolicy::OriginAllowed(std::string_view origin, std::optional<std::str
 
 bool AccessPolicy::IsOpen(std::string_view path) const {
   // Probes stay open, as llama-server's /health: orchestrators rarely send keys.
-  return path == "/healthz" || path == "/readyz" || (public_metrics_ && path == "/metrics");
+  // So is the status page (its files hold no data): it asks for a key and
+  // sends it with every API call.
+  return path == "/healthz" || path == "/readyz" || (public_metrics_ && path == "/metrics") ||
+         path == "/" || path == "/app.js" || path == "/app.css";
 }
 
 GateDecision AccessPolicy::Decide(const AccessRequest& r) const {

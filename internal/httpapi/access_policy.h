@@ -39,8 +39,9 @@ struct AccessRequest {
 //  2. Origin (only browsers send it): same-origin or listed in
 //     --cors-origins, else 403 origin_not_allowed. A CORS preflight from an
 //     allowed origin is answered here (204); listed origins get CORS headers.
-//  3. API key, when keys are configured: every path but /healthz, /readyz
-//     (and /metrics with --public-metrics) needs one (401 invalid_api_key).
+//  3. API key, when keys are configured: every path but /healthz, /readyz,
+//     the status page's files (/, /app.js, /app.css) (and /metrics with
+//     --public-metrics) needs one (401 invalid_api_key).
 //  4. A POST body with a Content-Type must be application/json: browsers
 //     send text/plain and form types cross-origin without a preflight
 //     (415 unsupported_media_type). No Content-Type is allowed.

@@ -184,6 +184,13 @@ TEST(AccessPolicyTest, ApiKeys) {
       {"healthz_open", "GET", "/healthz", {}, "pass"},
       {"readyz_open", "GET", "/readyz", {}, "pass"},
       {"readyz_query_path", "GET", "/readyz", bad, "pass"},
+      // The status page loads without a key, then asks for one; its data
+      // (/events, /models) needs the key.
+      {"page_open", "GET", "/", {}, "pass"},
+      {"page_js_open", "GET", "/app.js", {}, "pass"},
+      {"page_css_open", "GET", "/app.css", {}, "pass"},
+      {"events_no_key", "GET", "/events", {}, "invalid_api_key"},
+      {"events_key", "GET", "/events", good, "pass"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(Outcome(p.Decide(Req(c.method, c.path, c.headers))), c.outcome) << c.name;

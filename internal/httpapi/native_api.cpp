@@ -55,27 +55,7 @@ void Readyz(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
 
 void Models(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
   const manager::Snapshot s = ctx.manager.GetSnapshot();
-  nlohmann::json models = nlohmann::json::array();
-  for (const auto& m : ctx.registry.models()) {
-    std::string state = "unloaded";
-    if (m.id == s.loaded) {
-      state = "ready";
-    } else if (m.id == s.target) {
-      state = s.state == manager::ModelState::kFailed ? "failed" : "loading";
-    } else if (std::find(s.standby.begin(), s.standby.end(), m.id) != s.standby.end()) {
-      state = "standby";  // weights loaded, no context: a switch back skips the file
-    }
-    nlohmann::json model = {{"id", m.id}, {"name", m.name}};
-    if (ctx.paths.expose()) model["path"] = m.path;
-    model.update({{"quant", m.quant},
-                  {"family", m.family},
-                  {"loaded", m.id == s.loaded},
-                  {"state", state},
-                  {"file_exists", FileExists(m.path)},
-                  {"ctx_size", m.ctx_size}});
-    models.push_back(std::move(model));
-  }
-  nlohmann::json body = {{"models", models}, {"current", IdOrNull(s.loaded)}};
+  nlohmann::json body = {{"models", ModelList(ctx, s)}, {"current", IdOrNull(s.loaded)}};
   conn->Respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -115,6 +95,31 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
 }
 
 }  // namespace
+
+nlohmann::json ModelList(const ApiContext& ctx, const manager::Snapshot& s) {
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& m : ctx.registry.models()) {
+    std::string state = "unloaded";
+    if (m.id == s.loaded) {
+      state = "ready";
+    } else if (m.id == s.target) {
+      state = s.state == manager::ModelState::kFailed ? "failed" : "loading";
+    } else if (std::find(s.standby.begin(), s.standby.end(), m.id) != s.standby.end()) {
+      state = "standby";  // weights loaded, no context: a switch back skips the file
+    }
+    nlohmann::json model = {{"id", m.id}, {"name", m.name}};
+    if (ctx.paths.expose()) model["path"] = m.path;
+    model.update({{"quant", m.quant},
+                  {"family", m.family},
+                  {"loaded", m.id == s.loaded},
+                  {"state", state},
+                  {"file_exists", FileExists(m.path)},
+                  {"ctx_size", m.ctx_size},
+                  {"parallel", m.parallel}});
+    models.push_back(std::move(model));
+  }
+  return models;
+}
 
 void RegisterNativeRoutes(Router& router, ApiContext& ctx) {
   router.Add(http::verb::get, "/healthz", [](const HttpRequest&, const auto& conn) {

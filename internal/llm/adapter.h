@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct LoadSpec {
 struct LoadControl {
   std::atomic<bool> abort{false};     // set to stop a load at its next progress report
   std::atomic<float> progress{0.0f};  // 0..1, written by the loader
+  // Optional; called by the loader with each new progress value (the
+  // manager's observers and /events see a load advance without polling).
+  std::function<void(float)> on_progress;
   // Phases of a completed Load, written by the loader before it returns
   // (read by its caller afterwards).
   double model_ms = 0;        // reading the file: tensors, repacking, vocabulary

@@ -67,6 +67,7 @@ ModelIdentity IdentityOf(const LoadSpec& spec) {
 bool OnProgress(float progress, void* data) {
   auto* control = static_cast<LoadControl*>(data);
   control->progress.store(progress, std::memory_order_relaxed);
+  if (control->on_progress) control->on_progress(progress);
   return !control->abort.load(std::memory_order_relaxed);
 }
 

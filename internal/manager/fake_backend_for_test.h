@@ -295,6 +295,7 @@ class FakeBackend final : public llm::Backend {
     }
     control.progress.store(1.0f);
     lock.unlock();
+    if (control.on_progress) control.on_progress(1.0f);
     return llm::ModelPtr(std::make_unique<FakeModel>(state_, spec));
   }
 

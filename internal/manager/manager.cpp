@@ -287,6 +287,9 @@ void Manager::SwitchLocked() {
   const llm::LoadSpec spec = *FindSpec(to);  // target_ is always a catalog id
   const bool restoring = restoring_;
   auto control = std::make_shared<llm::LoadControl>();
+  if (observer_) {
+    control->on_progress = [observer = observer_, to](float p) { observer->OnLoadProgress(to, p); };
+  }
   load_control_ = control;
   loading_ = to;
   SetStateLocked(ModelState::kLoading, to);

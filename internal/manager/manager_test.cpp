@@ -604,6 +604,14 @@ TEST_F(ManagerTest, DefaultModelLoadSurvivesADepartedWaiter) {
 
 // ---- timings
 
+TEST_F(ManagerTest, LoadProgressReachesTheObserverForTheModelBeingLoaded) {
+  StartReady("a");
+  ExpectOk(WaitOutcome(Submit("b")), "b");
+  const std::vector<std::string> progress = observer_.progress();
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), "b:100");
+}
+
 TEST_F(ManagerTest, SwitchAndQueueTimingsAreFilled) {
   constexpr milliseconds kHold{50};
   StartReady("a");

@@ -114,6 +114,10 @@ class RecordingObserver : public Observer {
     std::lock_guard lock(mu_);
     states_.push_back(std::string(ModelStateName(state)) + ":" + model);
   }
+  void OnLoadProgress(const std::string& model, float progress) override {
+    std::lock_guard lock(mu_);
+    progress_.push_back(model + ":" + std::to_string(static_cast<int>(progress * 100)));
+  }
   void OnCancel(CancelReason reason) override {
     std::lock_guard lock(mu_);
     cancels_.push_back(reason);
@@ -142,6 +146,10 @@ class RecordingObserver : public Observer {
     std::lock_guard lock(mu_);
     return states_;
   }
+  std::vector<std::string> progress() const {
+    std::lock_guard lock(mu_);
+    return progress_;
+  }
   std::vector<CancelReason> cancels() const {
     std::lock_guard lock(mu_);
     return cancels_;
@@ -152,6 +160,7 @@ class RecordingObserver : public Observer {
   std::vector<SwitchReport> switches_;  // GUARDED_BY(mu_)
   std::vector<std::string> states_;     // GUARDED_BY(mu_)
   std::vector<CancelReason> cancels_;   // GUARDED_BY(mu_)
+  std::vector<std::string> progress_;   // GUARDED_BY(mu_)
   int submits_ = 0;                     // GUARDED_BY(mu_)
   int finishes_ = 0;                    // GUARDED_BY(mu_)
 };

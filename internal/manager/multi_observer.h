@@ -19,6 +19,9 @@ class MultiObserver final : public Observer {
   void OnStateChange(ModelState state, const std::string& model) override {
     for (auto* o : observers_) o->OnStateChange(state, model);
   }
+  void OnLoadProgress(const std::string& model, float progress) override {
+    for (auto* o : observers_) o->OnLoadProgress(model, progress);
+  }
   void OnCancel(CancelReason reason) override {
     for (auto* o : observers_) o->OnCancel(reason);
   }

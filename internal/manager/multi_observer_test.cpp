@@ -15,6 +15,9 @@ class Recorder : public Observer {
   void OnStateChange(ModelState s, const std::string& m) override {
     calls.push_back("state " + std::string(ModelStateName(s)) + " " + m);
   }
+  void OnLoadProgress(const std::string& m, float p) override {
+    calls.push_back("progress " + m + " " + std::to_string(static_cast<int>(p * 100)));
+  }
   void OnCancel(CancelReason r) override {
     calls.push_back("cancel " + std::string(CancelReasonName(r)));
   }
@@ -35,12 +38,14 @@ TEST(MultiObserverTest, ForwardsEveryEventToEveryObserverInOrder) {
   outcome.model = "tiny";
   o.OnSwitch(report);
   o.OnStateChange(ModelState::kWarming, "small");
+  o.OnLoadProgress("small", 0.5f);
   o.OnCancel(CancelReason::kDisconnect);
   o.OnQueueDepth(3);
   o.OnSubmit("tiny");
   o.OnFinish(outcome);
-  const std::vector<std::string> want = {"switch small", "state warming small", "cancel disconnect",
-                                         "depth 3",      "submit tiny",         "finish tiny"};
+  const std::vector<std::string> want = {
+      "switch small", "state warming small", "progress small 50", "cancel disconnect",
+      "depth 3",      "submit tiny",         "finish tiny"};
   EXPECT_EQ(a.calls, want);
   EXPECT_EQ(b.calls, want);
 }

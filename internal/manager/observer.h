@@ -13,6 +13,9 @@ class Observer {
   virtual ~Observer() = default;
   virtual void OnSwitch(const SwitchReport& /*report*/) {}
   virtual void OnStateChange(ModelState /*state*/, const std::string& /*model*/) {}
+  // A load of `model` advanced (0..1); called by the loader, without the
+  // manager's mutex, as often as llama.cpp reports (throttle if needed).
+  virtual void OnLoadProgress(const std::string& /*model*/, float /*progress*/) {}
   virtual void OnCancel(CancelReason /*reason*/) {}
   virtual void OnQueueDepth(size_t /*depth*/) {}
   // Requests decoding in the model's context; called when it changes.
