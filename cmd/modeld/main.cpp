@@ -11,6 +11,7 @@
 #include "internal/httpapi/access_policy.h"
 #include "internal/httpapi/api_context.h"
 #include "internal/httpapi/client_paths.h"
+#include "internal/httpapi/embeddings_api.h"
 #include "internal/httpapi/http_origin.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
@@ -201,6 +202,7 @@ int main(int argc, char** argv) {
       modeld::httpapi::ClientPaths(std::move(model_paths), flags.expose_paths)};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
   modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
+  modeld::httpapi::RegisterEmbeddingsRoutes(router, ctx);
   modeld::httpapi::RegisterMetricsRoute(router, metrics);
   router.SetObserver(&metrics);
   router.SetGate(&*policy);

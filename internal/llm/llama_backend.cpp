@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "internal/llm/llama_embed.h"
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_model.h"
 #include "internal/log/log.h"
@@ -171,6 +172,10 @@ Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& sp
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
+  // Generation needs per-token outputs; an embeddings request pools them
+  // itself (LlamaEmbedder), whatever the GGUF says. Set only when the GGUF
+  // declares a pooling: llama.cpp warns when the two differ.
+  if (GgufPoolingType(model) > 0) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
   const auto start = std::chrono::steady_clock::now();
   LlamaModel::ContextHandle ctx(llama_init_from_model(model, cp));
   control.context_ms = MsSince(start);

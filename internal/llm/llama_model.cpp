@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "internal/llm/embed_prompt.h"
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_prompt.h"
 #include "internal/llm/utf8_stream.h"
@@ -35,7 +36,9 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
-      seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))) {
+      seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))),
+      embedder_(ctx_.get(), ResolvePooling(spec_.pooling, GgufPoolingType(model_.get())),
+                std::min(n_batch_, kPrefillChunk)) {
   llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, this);
   threadpool_ = homes_.threadpool;
   if (!threadpool_) threadpool_ = NewThreadpool(llama_n_threads(ctx_.get()));
@@ -46,6 +49,7 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
   prefill_take_.resize(seqs_.size());
   prefill_order_.reserve(seqs_.size());
   decode_cancels_.resize(seqs_.size());
+  embed_seqs_.reserve(seqs_.size());
   // The file may have changed.
   if (homes_.host_cache) homes_.host_cache->InvalidateStale(homes_.identity);
 }
@@ -152,6 +156,7 @@ int LlamaModel::used_cells() const {
 }
 
 bool LlamaModel::busy() const {
+  if (!embed_ends_.empty()) return true;
   return std::any_of(seqs_.begin(), seqs_.end(), [](const Sequence& s) { return s.active(); });
 }
 
@@ -172,11 +177,58 @@ Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
 }
 
 Result<PreparedPrompt> LlamaModel::Prepare(const GenerateParams& params) {
+  if (params.embed.has_value()) return PrepareEmbedding(vocab_, *params.embed, n_ctx_);
   return prompts_.Prepare(params, n_ctx_);
+}
+
+void LlamaModel::StartEmbedding(int handle, const PreparedPrompt& prompt,
+                                const std::atomic<bool>& cancel, GenerateStats& stats) {
+  stats = GenerateStats{};
+  if (cancel.load(std::memory_order_relaxed)) {
+    embed_ends_.push_back({handle, Status::Cancelled("cancelled")});
+    return;
+  }
+  // Room for the longest input, or for one packed chunk: kept caches go
+  // first, then the youngest running sequences (recomputed later), exactly
+  // as when a prompt needs cells.
+  const int chunk = std::min(n_batch_, kPrefillChunk);
+  const int need = std::min(
+      n_ctx_, std::max(prompt.cells, std::min(chunk, static_cast<int>(prompt.tokens.size()))));
+  int n_gen = 0;
+  while (need > n_ctx_ - used_cells() && PreemptYoungest(&n_gen)) {
+  }
+  // Every idle sequence without kept cells; at least the emptiest idle one
+  // (the admission gave this request a slot, so one is idle).
+  const int first = EmptiestIdle();
+  if (first >= 0 && seqs_[static_cast<size_t>(first)].n_past() > 0) {
+    llama_memory_seq_rm(llama_get_memory(ctx_.get()), first, -1, -1);
+    seqs_[static_cast<size_t>(first)].Evict();
+  }
+  embed_seqs_.clear();
+  for (size_t s = 0; s < seqs_.size(); ++s) {
+    if (!seqs_[s].active() && seqs_[s].n_past() == 0) embed_seqs_.push_back(static_cast<int>(s));
+  }
+  if (embed_seqs_.empty()) {  // the caller started more than max_sequences(): cannot happen
+    embed_ends_.push_back({handle, Status::Internal("no free sequence for the embeddings")});
+    return;
+  }
+  Status st;
+  {
+    LlamaCancelQuiet quiet(cancel);
+    decode_cancels_[0] = &cancel;
+    n_decode_cancels_.store(1, std::memory_order_release);
+    st = embedder_.Run(prompt, embed_seqs_, stats);
+    n_decode_cancels_.store(0, std::memory_order_release);
+  }
+  embed_ends_.push_back({handle, std::move(st)});
 }
 
 void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& params,
                        TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats) {
+  if (params.embed.has_value()) {
+    StartEmbedding(handle, prompt, cancel, stats);
+    return;
+  }
   // The idle sequence whose kept cells share the longest prefix with the
   // prompt, as llama-server picks its slot; else the emptiest, least
   // recently used one. A shared BOS alone is not worth a slot.
@@ -317,6 +369,9 @@ void LlamaModel::End(int seq, std::vector<SeqEnd>& ended) {
 }
 
 void LlamaModel::Step(std::vector<SeqEnd>& ended) {
+  // Embeddings requests ran in Start; their ends are reported here.
+  for (SeqEnd& e : embed_ends_) ended.push_back(std::move(e));
+  embed_ends_.clear();
   // Cancelled sequences leave before the decode, so they cost nothing more.
   for (size_t s = 0; s < seqs_.size(); ++s) {
     Sequence& q = seqs_[s];

@@ -11,6 +11,7 @@
 
 #include "internal/llm/adapter.h"
 #include "internal/llm/host_prompt_cache.h"
+#include "internal/llm/llama_embed.h"
 #include "internal/llm/prompt_builder.h"
 #include "internal/llm/sequence.h"
 #include "internal/llm/standby_pool.h"
@@ -83,6 +84,8 @@ class LlamaModel : public Model {
   void Step(std::vector<SeqEnd>& ended) override;
   bool busy() const override;
   int64_t preemptions() const override { return preemptions_; }
+  // What an embeddings request pools with on this model (resolved).
+  Pooling pooling() const { return embedder_.pooling(); }
 
  private:
   struct BatchDeleter {
@@ -109,6 +112,10 @@ class LlamaModel : public Model {
   // Saves every kept cache into the host cache (when the model is freed).
   void SaveToHost();
   void AddToBatch(llama_token token, int pos, int seq, bool logits);
+  // Runs an embeddings request at once, in free sequences (the next Step
+  // reports its end): it holds no sequence across steps.
+  void StartEmbedding(int handle, const PreparedPrompt& prompt, const std::atomic<bool>& cancel,
+                      GenerateStats& stats);
   // Ends sequence `seq` with its status and frees its cells.
   void End(int seq, std::vector<SeqEnd>& ended);
   void ClearMemory();
@@ -144,6 +151,9 @@ class LlamaModel : public Model {
   // Published with release before llama_decode, read by AbortRequested.
   std::atomic<int> n_decode_cancels_{0};
   std::atomic<bool> aborting_{false};  // AbortRequested said yes (quiets llama.cpp's log)
+  LlamaEmbedder embedder_;
+  std::vector<SeqEnd> embed_ends_;  // finished embeddings requests, reported by the next Step
+  std::vector<int> embed_seqs_;     // the free sequences an embeddings request uses
 };
 
 }  // namespace modeld::llm
