@@ -77,10 +77,14 @@ class Metrics final : public manager::Observer, public RequestObserver {
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_); route, status
   std::map<std::string, uint64_t> prompt_tokens_;             // GUARDED_BY(mu_); by model
   std::map<std::string, uint64_t> cached_tokens_;             // GUARDED_BY(mu_); by model
-  uint64_t prompt_cache_hits_ = 0;                            // GUARDED_BY(mu_)
-  uint64_t prompt_cache_misses_ = 0;                          // GUARDED_BY(mu_)
-  std::map<std::string, double> decode_tps_;                  // GUARDED_BY(mu_); by model
-  std::map<std::string, uint64_t> switches_;                  // GUARDED_BY(mu_); by outcome
+  // Completed embeddings requests, their inputs and tokens, by model.
+  std::map<std::string, uint64_t> embedding_requests_;  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> embedding_inputs_;    // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> embedding_tokens_;    // GUARDED_BY(mu_)
+  uint64_t prompt_cache_hits_ = 0;                      // GUARDED_BY(mu_)
+  uint64_t prompt_cache_misses_ = 0;                    // GUARDED_BY(mu_)
+  std::map<std::string, double> decode_tps_;            // GUARDED_BY(mu_); by model
+  std::map<std::string, uint64_t> switches_;            // GUARDED_BY(mu_); by outcome
   uint64_t standby_hits_ = 0;  // GUARDED_BY(mu_); completed switches that read no file
   std::array<uint64_t, 4> cancellations_{};                  // GUARDED_BY(mu_); by CancelReason
   HistogramsByModel load_seconds_;                           // GUARDED_BY(mu_)

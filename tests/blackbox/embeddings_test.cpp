@@ -97,6 +97,11 @@ TEST_F(EmbeddingsTest, NativeEndpointAndTokenInputs) {
   auto t = PostJson(port(), "/embed", {{"input", {1, 5, 9}}});
   ASSERT_EQ(t.status, 200) << t.body;
   EXPECT_EQ(t.Json()["usage"]["prompt_tokens"], 3);
+  const std::string metrics = Get(port(), "/metrics").body;
+  EXPECT_NE(metrics.find("modeld_embedding_inputs_total{model=\"embed\"} 2\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("modeld_embedding_requests_total{model=\"embed\"} 2\n"),
+            std::string::npos);
 }
 
 TEST_F(EmbeddingsTest, AnotherModelSwitchesLikeAnyRequest) {
