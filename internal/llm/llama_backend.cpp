@@ -167,7 +167,11 @@ Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& sp
   cp.n_ubatch = std::min(cp.n_batch, static_cast<uint32_t>(kMaxUbatch));
   // `parallel` sequences share the ctx_size cells (one unified cache), so a
   // single request may still use the whole context.
-  cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel));
+  // Beyond them, LlamaModel::kEmbedSequences ids that only embeddings
+  // requests use: a batch of short inputs shares one decode, each input in
+  // its own sequence, without taking a slot's kept cache.
+  cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel) +
+                                       LlamaModel::kEmbedSequences);
   cp.kv_unified = true;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;

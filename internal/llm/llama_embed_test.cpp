@@ -222,6 +222,24 @@ TEST(LlamaEmbedTest, AGenerationBesideAnEmbeddingsRequestIsUnchanged) {
   EXPECT_EQ(embed_stats.embeddings.size(), 2u * static_cast<size_t>(embed_stats.n_embd));
 }
 
+TEST(LlamaEmbedTest, KeptPromptCachesSurviveAnEmbeddingsRequest) {
+  ModelPtr model = Load(TinyModelPath(), Pooling::kDefault);
+  ASSERT_NE(model, nullptr);
+  ASSERT_TRUE(testutil::Generate(*model, testutil::Greedy(testutil::kPrompt, 4)).status.ok());
+  const int kept = model->used_cells();
+  ASSERT_GT(kept, 0);
+  std::vector<std::string> many;  // more inputs than generation slots
+  for (int i = 0; i < 20; ++i) many.push_back("input number " + std::to_string(i));
+  const Embedded e = Embed(*model, Texts(many));
+  ASSERT_TRUE(e.status.ok()) << e.status.message();
+  EXPECT_EQ(e.stats.embeddings.size(), many.size() * static_cast<size_t>(e.stats.n_embd));
+  EXPECT_EQ(model->used_cells(), kept);
+  const testutil::Outcome again =
+      testutil::Generate(*model, testutil::Greedy(testutil::kPrompt, 4));
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_GT(again.stats.cached_tokens, 0);
+}
+
 TEST(LlamaEmbedTest, ACancelledRequestEndsCancelled) {
   ModelPtr model = Load(EmbedModelPath(), Pooling::kDefault);
   ASSERT_NE(model, nullptr);

@@ -20,6 +20,13 @@ Status DecodeError(int32_t rc, const std::string& id) {
                           id + "'");
 }
 
+// The context's sequences minus those reserved for embeddings (none are
+// reserved in a context too small to hold them).
+size_t GenerationSequences(uint32_t n_seq_max) {
+  const auto reserved = static_cast<uint32_t>(LlamaModel::kEmbedSequences);
+  return std::max<uint32_t>(1, n_seq_max > reserved ? n_seq_max - reserved : n_seq_max);
+}
+
 }  // namespace
 
 LlamaModel::ThreadpoolHandle LlamaModel::NewThreadpool(int threads) {
@@ -36,7 +43,7 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
-      seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))),
+      seqs_(GenerationSequences(llama_n_seq_max(ctx_.get()))),
       embedder_(ctx_.get(), ResolvePooling(spec_.pooling, GgufPoolingType(model_.get())),
                 std::min(n_batch_, kPrefillChunk)) {
   llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, this);
@@ -49,7 +56,9 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
   prefill_take_.resize(seqs_.size());
   prefill_order_.reserve(seqs_.size());
   decode_cancels_.resize(seqs_.size());
-  embed_seqs_.reserve(seqs_.size());
+  for (uint32_t s = static_cast<uint32_t>(seqs_.size()); s < llama_n_seq_max(ctx_.get()); ++s) {
+    embed_seqs_.push_back(static_cast<int>(s));
+  }
   // The file may have changed.
   if (homes_.host_cache) homes_.host_cache->InvalidateStale(homes_.identity);
 }
@@ -190,26 +199,16 @@ void LlamaModel::StartEmbedding(int handle, const PreparedPrompt& prompt,
   }
   // Room for the longest input, or for one packed chunk: kept caches go
   // first, then the youngest running sequences (recomputed later), exactly
-  // as when a prompt needs cells.
+  // as when a prompt needs cells. Otherwise kept caches stay: the inputs go
+  // into the sequence ids reserved for them.
   const int chunk = std::min(n_batch_, kPrefillChunk);
   const int need = std::min(
       n_ctx_, std::max(prompt.cells, std::min(chunk, static_cast<int>(prompt.tokens.size()))));
   int n_gen = 0;
   while (need > n_ctx_ - used_cells() && PreemptYoungest(&n_gen)) {
   }
-  // Every idle sequence without kept cells; at least the emptiest idle one
-  // (the admission gave this request a slot, so one is idle).
-  const int first = EmptiestIdle();
-  if (first >= 0 && seqs_[static_cast<size_t>(first)].n_past() > 0) {
-    llama_memory_seq_rm(llama_get_memory(ctx_.get()), first, -1, -1);
-    seqs_[static_cast<size_t>(first)].Evict();
-  }
-  embed_seqs_.clear();
-  for (size_t s = 0; s < seqs_.size(); ++s) {
-    if (!seqs_[s].active() && seqs_[s].n_past() == 0) embed_seqs_.push_back(static_cast<int>(s));
-  }
-  if (embed_seqs_.empty()) {  // the caller started more than max_sequences(): cannot happen
-    embed_ends_.push_back({handle, Status::Internal("no free sequence for the embeddings")});
+  if (embed_seqs_.empty()) {  // a context made without the reserved ids
+    embed_ends_.push_back({handle, Status::Internal("no sequence for the embeddings")});
     return;
   }
   Status st;

@@ -60,6 +60,9 @@ class LlamaModel : public Model {
   // Prompt tokens decoded per step, over all prefilling sequences: the most a
   // long prompt delays the other sequences' next tokens (one ubatch).
   static constexpr int kPrefillChunk = 512;
+  // Sequence ids after the generation slots, reserved for embeddings
+  // requests (LlamaBackend adds them to the context's n_seq_max).
+  static constexpr int kEmbedSequences = 16;
   // The shortest cached prefix worth reusing (a lone BOS is not).
   static constexpr int kMinReuse = 2;
 
@@ -112,8 +115,8 @@ class LlamaModel : public Model {
   // Saves every kept cache into the host cache (when the model is freed).
   void SaveToHost();
   void AddToBatch(llama_token token, int pos, int seq, bool logits);
-  // Runs an embeddings request at once, in free sequences (the next Step
-  // reports its end): it holds no sequence across steps.
+  // Runs an embeddings request at once, in the reserved sequences (the next
+  // Step reports its end): it holds no cells across steps.
   void StartEmbedding(int handle, const PreparedPrompt& prompt, const std::atomic<bool>& cancel,
                       GenerateStats& stats);
   // Ends sequence `seq` with its status and frees its cells.
@@ -153,7 +156,7 @@ class LlamaModel : public Model {
   std::atomic<bool> aborting_{false};  // AbortRequested said yes (quiets llama.cpp's log)
   LlamaEmbedder embedder_;
   std::vector<SeqEnd> embed_ends_;  // finished embeddings requests, reported by the next Step
-  std::vector<int> embed_seqs_;     // the free sequences an embeddings request uses
+  std::vector<int> embed_seqs_;     // the sequence ids reserved for embeddings requests
 };
 
 }  // namespace modeld::llm
