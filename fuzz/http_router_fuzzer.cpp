@@ -24,6 +24,7 @@
 
 #include "fuzz/fuzz_support.h"
 #include "internal/httpapi/connection.h"
+#include "internal/httpapi/embeddings_api.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
 #include "internal/httpapi/openai_api.h"
@@ -121,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   httpapi::Router router;
   httpapi::RegisterNativeRoutes(router, ctx);
   httpapi::RegisterOpenAiRoutes(router, ctx);
+  httpapi::RegisterEmbeddingsRoutes(router, ctx);
   httpapi::RegisterMetricsRoute(router, metrics);
   router.SetObserver(&metrics);
   httpapi::Limits limits;

@@ -189,10 +189,11 @@ def llama_server_args(threads, ctx, slots=1):
         ["--host", "127.0.0.1", "--no-webui"]
 
 
-def start_llama_server(binary, model_path, threads, ctx, workdir, tag, slots=1):
+def start_llama_server(binary, model_path, threads, ctx, workdir, tag, slots=1, extra=()):
+    """`extra`: more flags, e.g. ["--embeddings", "--pooling", "mean"]."""
     port = free_port()
     argv = [binary, "-m", model_path, "--port", str(port)] + \
-        llama_server_args(threads, ctx, slots)
+        llama_server_args(threads, ctx, slots) + list(extra)
     srv = Server(tag, argv, os.path.join(workdir, f"{tag}.log"))
     srv.port = port
     try:

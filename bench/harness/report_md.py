@@ -293,6 +293,21 @@ def _concurrency(res):
                 "ITL p50 modeld / server", "ITL p99 modeld / server"], rows)
 
 
+def _embeddings(res):
+    rows = []
+    for mid, e in res.items():
+        c = e["contenders"]
+        rows.append([mid, cell(c["modeld"]), cell(c["llama-server"]),
+                     ratio_cell(e["ratios"]["modeld/llama-server"]["inputs_s"])])
+    first = next(iter(res.values()))
+    return [f"### Embeddings: {first['inputs']} short inputs in requests of {first['batch']} "
+            f"(POST /v1/embeddings; modeld `parallel: {first['parallel']}`, llama-server "
+            f"`--embeddings --pooling {first['pooling']} -np {first['parallel']} -kvu`)", "",
+            "inputs/s = inputs / (first request sent → last response read), higher is "
+            "better.", ""] + \
+        _table(["model", "modeld inputs/s", "llama-server inputs/s", "modeld / server"], rows)
+
+
 def _median_int(vals):
     vals = [v for v in vals or [] if v is not None]
     return "–" if not vals else f"{statistics.median(vals):.0f}"
@@ -367,7 +382,8 @@ def render(doc, json_name, chart_path):
                     ("switch", lambda r: _switch(r, alloc)), ("standby", _standby),
                     ("coldcache", lambda r: _coldcache(r, alloc)), ("repack", _repack),
                     ("memory", _memory), ("pertoken", _pertoken),
-                    ("concurrency", _concurrency), ("chat", _chat)):
+                    ("concurrency", _concurrency), ("chat", _chat),
+                    ("embeddings", _embeddings)):
         if res.get(key):
             lines += fn(res[key]) + [""]
     notes = [f"¹ n/a: {why}." for why in doc["contenders_missing"].values()]

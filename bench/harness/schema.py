@@ -30,6 +30,7 @@ CONTENDERS = {
     "repack": ("modeld-repack", "modeld-no-repack"),
     "concurrency": ("modeld", "llama-server"),
     "chat": ("modeld", "llama-server", "modeld-switch", "llama-server-router"),
+    "embeddings": ("modeld", "llama-server"),
 }
 LATENCY = ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms")
 
@@ -263,6 +264,13 @@ def validate(doc, expect_ok_names=()):
         _concurrency(sc["concurrency"], doc["config"], problems, expect_ok)
     if "chat" in sc:
         _chat(sc["chat"], doc["config"], problems, expect_ok)
+    if "embeddings" in sc:
+        for mid in doc["config"]["models"]:
+            if mid not in sc["embeddings"]:
+                problems.append(f"embeddings: model {mid} absent")
+            else:
+                _contenders(f"embeddings/{mid}", sc["embeddings"][mid], CONTENDERS["embeddings"],
+                            problems, expect_ok)
     if "pertoken" in sc:
         for f in ("allocations", "instructions", "end_to_end"):
             if f not in sc["pertoken"]:

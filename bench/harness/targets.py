@@ -5,6 +5,7 @@ from harness.context import TTFT_PROMPT_TOKENS
 
 RSS_GROWTH_LIMIT_KB = 5 * 1024
 CONCURRENCY_TOK_S_MIN = 1.0     # modeld / llama-server aggregate tok/s, every level
+EMBEDDINGS_INPUTS_S_MIN = 0.95  # modeld / llama-server embeddings inputs/s (issue 15)
 CONCURRENCY_TTFT_P50_MAX = 1.1  # modeld / llama-server TTFT p50, every level
 CHAT_SERVER_MAX = 1.1    # modeld / llama-server (1 slot) TTFT of the last turn
 CHAT_SWITCH_SLACK = 1.2  # with switches: last-turn TTFT <= switch + this x no-switch TTFT
@@ -60,6 +61,11 @@ def evaluate(results):
                              f"<= {CONCURRENCY_TTFT_P50_MAX}", v,
                              v is not None and v <= CONCURRENCY_TTFT_P50_MAX))
     rows += _chat(results.get("chat") or {})
+    for mid, e in (results.get("embeddings") or {}).items():
+        v = e["ratios"]["modeld/llama-server"]["inputs_s"]
+        rows.append(_row("embeddings", mid, "modeld / llama-server embeddings inputs/s",
+                         f">= {EMBEDDINGS_INPUTS_S_MIN}", v,
+                         v is not None and v >= EMBEDDINGS_INPUTS_S_MIN))
     alloc = ((results.get("pertoken") or {}).get("allocations") or {})
     if alloc.get("status") == "ok":
         v = alloc["max_allocs_per_token"]

@@ -71,6 +71,9 @@ void SetMetadata(gguf_context* g, const ModelSpec& spec, const Vocab& v) {
   gguf_set_val_u32(g, "llama.rope.dimension_count", static_cast<uint32_t>(s.head_dim()));
   gguf_set_val_f32(g, "llama.rope.freq_base", s.rope_freq_base);
   gguf_set_val_f32(g, "llama.attention.layer_norm_rms_epsilon", s.rms_eps);
+  if (spec.pooling_type >= 0) {
+    gguf_set_val_u32(g, "llama.pooling_type", static_cast<uint32_t>(spec.pooling_type));
+  }
 
   std::vector<const char*> pieces;
   pieces.reserve(v.pieces.size());

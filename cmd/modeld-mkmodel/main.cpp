@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   app.add_option("--n-head-kv", o.n_head_kv, "key/value heads (GQA)");
   app.add_option("--n-ff", o.n_ff, "feed-forward width");
   app.add_option("--n-ctx", o.n_ctx, "training context length");
+  std::string pooling;
+  app.add_option("--pooling", pooling,
+                 "none, mean, cls or last: the pooling an embedding model declares "
+                 "(llama.pooling_type); default: not written")
+      ->check(CLI::IsMember({"none", "mean", "cls", "last"}));
   app.add_option("--threads", threads, "generator threads (0: one per core)");
   CLI11_PARSE(app, argc, argv);
 
@@ -65,6 +70,9 @@ int main(int argc, char** argv) {
   spec.name = name.empty() ? preset : name;
   spec.seed = seed;
   spec.eog = *mode;
+  if (!pooling.empty()) {
+    spec.pooling_type = pooling == "none" ? 0 : pooling == "mean" ? 1 : pooling == "cls" ? 2 : 3;
+  }
 
   const auto start = std::chrono::steady_clock::now();
   modeld::Result<mk::WriteSummary> r = mk::WriteModel(spec, out, threads);

@@ -34,6 +34,9 @@ struct ModelSpec {
   std::string name;
   uint64_t seed = 0;
   EogMode eog = EogMode::kNever;
+  // `llama.pooling_type` (llama.cpp's numbers: none 0, mean 1, cls 2,
+  // last 3), what an embedding model declares; -1: not written.
+  int pooling_type = -1;
 };
 
 enum class TensorRole {

@@ -13,6 +13,7 @@
 #include "internal/httpapi/client_paths.h"
 #include "internal/httpapi/event_hub.h"
 #include "internal/httpapi/event_stream.h"
+#include "internal/httpapi/embeddings_api.h"
 #include "internal/httpapi/http_origin.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
   modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor(), client_paths};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
   modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
+  modeld::httpapi::RegisterEmbeddingsRoutes(router, ctx);
   modeld::httpapi::RegisterMetricsRoute(router, metrics);
   modeld::httpapi::RegisterEventsRoute(router, ctx, events);
   modeld::httpapi::RegisterWebRoutes(router);

@@ -149,6 +149,14 @@ void Metrics::OnFinish(const manager::Outcome& o) {
   if (inflight_ > 0) --inflight_;
   if (o.model.empty()) return;
   const auto& s = o.stats;
+  if (s.n_embd > 0) {
+    // A completed embeddings request: counted apart, so that it neither
+    // counts as a prompt-cache miss nor dilutes the prompt tokens.
+    ++embedding_requests_[o.model];
+    embedding_inputs_[o.model] += s.embeddings.size() / static_cast<size_t>(s.n_embd);
+    embedding_tokens_[o.model] += static_cast<uint64_t>(s.prompt_tokens);
+    return;
+  }
   if (s.prompt_tokens > 0) {
     prompt_tokens_[o.model] += static_cast<uint64_t>(s.prompt_tokens);
     // A request that reached the model: it found a cached prefix or not.
@@ -215,6 +223,15 @@ std::string Metrics::Render() const {
   AppendFamily(out, "modeld_prompt_tokens_cached_total", "counter",
                "Prompt tokens reused from the KV cache instead of decoded, by model.");
   AppendByModel(out, "modeld_prompt_tokens_cached_total", cached_tokens_);
+  AppendFamily(out, "modeld_embedding_requests_total", "counter",
+               "Completed embeddings requests, by model.");
+  AppendByModel(out, "modeld_embedding_requests_total", embedding_requests_);
+  AppendFamily(out, "modeld_embedding_inputs_total", "counter",
+               "Inputs embedded (one vector each), by model.");
+  AppendByModel(out, "modeld_embedding_inputs_total", embedding_inputs_);
+  AppendFamily(out, "modeld_embedding_tokens_total", "counter",
+               "Tokens of embedded inputs, by model.");
+  AppendByModel(out, "modeld_embedding_tokens_total", embedding_tokens_);
   AppendFamily(out, "modeld_prompt_cache_bytes", "gauge",
                "Bytes of KV state kept in host RAM across model switches.");
   AppendSample(out, "modeld_prompt_cache_bytes", "", "", live.prompt_cache_bytes);

@@ -77,6 +77,10 @@ class Metrics final : public manager::Observer, public RequestObserver {
   std::map<std::pair<std::string, int>, uint64_t> requests_ GUARDED_BY(mu_);  // route, status
   std::map<std::string, uint64_t> prompt_tokens_ GUARDED_BY(mu_);             // by model
   std::map<std::string, uint64_t> cached_tokens_ GUARDED_BY(mu_);             // by model
+  // Completed embeddings requests, their inputs and tokens, by model.
+  std::map<std::string, uint64_t> embedding_requests_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> embedding_inputs_ GUARDED_BY(mu_);
+  std::map<std::string, uint64_t> embedding_tokens_ GUARDED_BY(mu_);
   uint64_t prompt_cache_hits_ GUARDED_BY(mu_) = 0;
   uint64_t prompt_cache_misses_ GUARDED_BY(mu_) = 0;
   std::map<std::string, double> decode_tps_ GUARDED_BY(mu_);  // by model

@@ -93,7 +93,10 @@ TEST(MetricsTest, EveryFamilyIsAnnouncedEvenWithoutSamples) {
                              "modeld_switch_free_seconds histogram",
                              "modeld_switch_model_load_seconds histogram",
                              "modeld_switch_context_seconds histogram",
-                             "modeld_switch_warmup_seconds histogram"}) {
+                             "modeld_switch_warmup_seconds histogram",
+                             "modeld_embedding_requests_total counter",
+                             "modeld_embedding_inputs_total counter",
+                             "modeld_embedding_tokens_total counter"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + "\n"), std::string::npos) << family;
   }
   auto s = Parse(text);
@@ -141,6 +144,24 @@ TEST(MetricsTest, PromptCacheHitsMissesAndReusedTokens) {
   EXPECT_EQ(s.at("modeld_prompt_cache_hits_total"), 1);
   EXPECT_EQ(s.at("modeld_prompt_cache_misses_total"), 1);
   EXPECT_EQ(s.at("modeld_prompt_tokens_cached_total{model=\"small\"}"), 30);
+}
+
+TEST(MetricsTest, EmbeddingsCountRequestsInputsAndTokensApart) {
+  Metrics m;
+  manager::Outcome e;
+  e.model = "embed";
+  e.stats.n_embd = 2;
+  e.stats.embeddings = {1, 0, 0, 1, 1, 0};  // three inputs
+  e.stats.prompt_tokens = 12;
+  m.OnFinish(e);
+  m.OnFinish(e);
+  auto s = Parse(m.Render());
+  EXPECT_EQ(s.at("modeld_embedding_requests_total{model=\"embed\"}"), 2);
+  EXPECT_EQ(s.at("modeld_embedding_inputs_total{model=\"embed\"}"), 6);
+  EXPECT_EQ(s.at("modeld_embedding_tokens_total{model=\"embed\"}"), 24);
+  // Not generation's prompt tokens, and no prompt-cache miss.
+  EXPECT_EQ(s.count("modeld_prompt_tokens_total{model=\"embed\"}"), 0u);
+  EXPECT_EQ(s.at("modeld_prompt_cache_misses_total"), 0);
 }
 
 TEST(MetricsTest, RequestsCountByRouteAndStatus) {

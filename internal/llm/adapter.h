@@ -18,6 +18,9 @@
 
 namespace modeld::llm {
 
+// How the per-token vectors of one embeddings input become one vector.
+enum class Pooling { kDefault, kMean, kCls, kLast };
+
 // What to load. Paths are absolute by the time they get here.
 struct LoadSpec {
   std::string id;
@@ -37,6 +40,9 @@ struct LoadSpec {
   // first batch goes at once). Not a registry key: tests set 0 to get one
   // hand-over per token, whatever the machine's speed.
   std::chrono::microseconds deliver_interval{2000};
+  // How an embeddings request pools per-token vectors; kDefault: the GGUF's
+  // `<arch>.pooling_type`, else mean (docs/decisions.md, "Embeddings").
+  Pooling pooling = Pooling::kDefault;
 };
 
 // Shared between the loader and whoever may want to abort it. Thread-safe.
@@ -76,7 +82,16 @@ struct SamplingParams {
   float frequency_penalty = 0.0f;
 };
 
+// One input of an embeddings request: text, or token ids the client made.
+struct EmbedInput {
+  std::string text;
+  std::optional<std::vector<int32_t>> tokens;  // used instead of text when set
+};
+
 struct GenerateParams {
+  // Set: an embeddings request (its inputs, in order), and nothing below
+  // applies but the model's pooling. Unset: a generation.
+  std::optional<std::vector<EmbedInput>> embed;
   // Exactly one of prompt or messages is used: messages go through the chat template.
   std::string prompt;
   std::optional<std::vector<ChatMessage>> messages;
@@ -93,6 +108,10 @@ struct GenerateStats {
   FinishReason finish = FinishReason::kStop;
   double prompt_ms = 0;      // tokenize + prompt decode
   double generation_ms = 0;  // first sampled token to the end
+  // An embeddings request: one L2-normalized vector per input, n_embd
+  // floats each, in input order (prompt_tokens counts every input's tokens).
+  std::vector<float> embeddings;
+  int n_embd = 0;
 };
 
 // Receives generated text in batches. The producer keeps text in its own
@@ -120,6 +139,9 @@ struct PreparedPrompt {
   // The most KV cells the sequence may fill: prompt plus max_tokens, at
   // most the context.
   int cells = 0;
+  // An embeddings request: `tokens` holds every input, one after another;
+  // input i ends at input_ends[i]. Empty for a generation.
+  std::vector<int> input_ends;
 };
 
 // How one sequence ended (Model::Step). Its cells are free by then, and its

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "internal/llm/llama_embed.h"
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_model.h"
 #include "internal/log/log.h"
@@ -167,14 +168,23 @@ Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& sp
   cp.n_ubatch = std::min(cp.n_batch, static_cast<uint32_t>(kMaxUbatch));
   // `parallel` sequences share the ctx_size cells (one unified cache), so a
   // single request may still use the whole context.
-  cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel));
-  // With one sequence the split cache is the same cache, and llama_decode
-  // then validates each batch against 1 sequence instead of LLAMA_MAX_SEQ
-  // (256): that O(256^2) check is ~13% of a decode step on `tiny`.
-  cp.kv_unified = cp.n_seq_max > 1;
+  // Beyond them, LlamaModel::kEmbedSequences ids that only embeddings
+  // requests use: a batch of short inputs shares one decode, each input in
+  // its own sequence, without taking a slot's kept cache.
+  cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel) +
+                                       LlamaModel::kEmbedSequences);
+  // Unified: a request may use every cell. Its cost, measured: llama_decode
+  // then checks each batch against LLAMA_MAX_SEQ (256) sequences, an
+  // O(256^2) loop that is ~13% of a decode step on `tiny` (nothing on
+  // larger models); llama-bench, with one split sequence, does not pay it.
+  cp.kv_unified = true;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
   cp.no_perf = true;
+  // Generation needs per-token outputs; an embeddings request pools them
+  // itself (LlamaEmbedder), whatever the GGUF says. Set only when the GGUF
+  // declares a pooling: llama.cpp warns when the two differ.
+  if (GgufPoolingType(model) > 0) cp.pooling_type = LLAMA_POOLING_TYPE_NONE;
   const auto start = std::chrono::steady_clock::now();
   LlamaModel::ContextHandle ctx(llama_init_from_model(model, cp));
   control.context_ms = MsSince(start);

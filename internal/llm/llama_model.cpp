@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "internal/llm/embed_prompt.h"
 #include "internal/llm/llama_log.h"
 #include "internal/llm/llama_prompt.h"
 #include "internal/llm/utf8_stream.h"
@@ -17,6 +18,13 @@ Status DecodeError(int32_t rc, const std::string& id) {
   }
   return Status::Internal("llama_decode failed with code " + std::to_string(rc) + " for model '" +
                           id + "'");
+}
+
+// The context's sequences minus those reserved for embeddings (none are
+// reserved in a context too small to hold them).
+size_t GenerationSequences(uint32_t n_seq_max) {
+  const auto reserved = static_cast<uint32_t>(LlamaModel::kEmbedSequences);
+  return std::max<uint32_t>(1, n_seq_max > reserved ? n_seq_max - reserved : n_seq_max);
 }
 
 }  // namespace
@@ -35,7 +43,9 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
       vocab_(llama_model_get_vocab(model_.get())),
       n_ctx_(static_cast<int>(llama_n_ctx(ctx_.get()))),
       n_batch_(static_cast<int>(llama_n_batch(ctx_.get()))),
-      seqs_(std::max<uint32_t>(1, llama_n_seq_max(ctx_.get()))) {
+      seqs_(GenerationSequences(llama_n_seq_max(ctx_.get()))),
+      embedder_(ctx_.get(), ResolvePooling(spec_.pooling, GgufPoolingType(model_.get())),
+                std::min(n_batch_, kPrefillChunk)) {
   llama_set_abort_callback(ctx_.get(), &LlamaModel::AbortRequested, this);
   threadpool_ = homes_.threadpool;
   if (!threadpool_) threadpool_ = NewThreadpool(llama_n_threads(ctx_.get()));
@@ -46,6 +56,9 @@ LlamaModel::LlamaModel(LoadSpec spec, ModelHandle model, ContextHandle ctx, Home
   prefill_take_.resize(seqs_.size());
   prefill_order_.reserve(seqs_.size());
   decode_cancels_.resize(seqs_.size());
+  for (uint32_t s = static_cast<uint32_t>(seqs_.size()); s < llama_n_seq_max(ctx_.get()); ++s) {
+    embed_seqs_.push_back(static_cast<int>(s));
+  }
   // The file may have changed.
   if (homes_.host_cache) homes_.host_cache->InvalidateStale(homes_.identity);
 }
@@ -152,6 +165,7 @@ int LlamaModel::used_cells() const {
 }
 
 bool LlamaModel::busy() const {
+  if (!embed_ends_.empty()) return true;
   return std::any_of(seqs_.begin(), seqs_.end(), [](const Sequence& s) { return s.active(); });
 }
 
@@ -172,11 +186,48 @@ Status LlamaModel::Warmup(const std::atomic<bool>& cancel) {
 }
 
 Result<PreparedPrompt> LlamaModel::Prepare(const GenerateParams& params) {
+  if (params.embed.has_value()) return PrepareEmbedding(vocab_, *params.embed, n_ctx_);
   return prompts_.Prepare(params, n_ctx_);
+}
+
+void LlamaModel::StartEmbedding(int handle, const PreparedPrompt& prompt,
+                                const std::atomic<bool>& cancel, GenerateStats& stats) {
+  stats = GenerateStats{};
+  if (cancel.load(std::memory_order_relaxed)) {
+    embed_ends_.push_back({handle, Status::Cancelled("cancelled")});
+    return;
+  }
+  // Room for the longest input, or for one packed chunk: kept caches go
+  // first, then the youngest running sequences (recomputed later), exactly
+  // as when a prompt needs cells. Otherwise kept caches stay: the inputs go
+  // into the sequence ids reserved for them.
+  const int chunk = std::min(n_batch_, kPrefillChunk);
+  const int need = std::min(
+      n_ctx_, std::max(prompt.cells, std::min(chunk, static_cast<int>(prompt.tokens.size()))));
+  int n_gen = 0;
+  while (need > n_ctx_ - used_cells() && PreemptYoungest(&n_gen)) {
+  }
+  if (embed_seqs_.empty()) {  // a context made without the reserved ids
+    embed_ends_.push_back({handle, Status::Internal("no sequence for the embeddings")});
+    return;
+  }
+  Status st;
+  {
+    LlamaCancelQuiet quiet(cancel);
+    decode_cancels_[0] = &cancel;
+    n_decode_cancels_.store(1, std::memory_order_release);
+    st = embedder_.Run(prompt, embed_seqs_, stats);
+    n_decode_cancels_.store(0, std::memory_order_release);
+  }
+  embed_ends_.push_back({handle, std::move(st)});
 }
 
 void LlamaModel::Start(int handle, PreparedPrompt prompt, const GenerateParams& params,
                        TextSink& sink, const std::atomic<bool>& cancel, GenerateStats& stats) {
+  if (params.embed.has_value()) {
+    StartEmbedding(handle, prompt, cancel, stats);
+    return;
+  }
   // The idle sequence whose kept cells share the longest prefix with the
   // prompt, as llama-server picks its slot; else the emptiest, least
   // recently used one. A shared BOS alone is not worth a slot.
@@ -317,6 +368,9 @@ void LlamaModel::End(int seq, std::vector<SeqEnd>& ended) {
 }
 
 void LlamaModel::Step(std::vector<SeqEnd>& ended) {
+  // Embeddings requests ran in Start; their ends are reported here.
+  for (SeqEnd& e : embed_ends_) ended.push_back(std::move(e));
+  embed_ends_.clear();
   // Cancelled sequences leave before the decode, so they cost nothing more.
   for (size_t s = 0; s < seqs_.size(); ++s) {
     Sequence& q = seqs_[s];

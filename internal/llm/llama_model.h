@@ -11,6 +11,7 @@
 
 #include "internal/llm/adapter.h"
 #include "internal/llm/host_prompt_cache.h"
+#include "internal/llm/llama_embed.h"
 #include "internal/llm/prompt_builder.h"
 #include "internal/llm/sequence.h"
 #include "internal/llm/standby_pool.h"
@@ -59,6 +60,9 @@ class LlamaModel : public Model {
   // Prompt tokens decoded per step, over all prefilling sequences: the most a
   // long prompt delays the other sequences' next tokens (one ubatch).
   static constexpr int kPrefillChunk = 512;
+  // Sequence ids after the generation slots, reserved for embeddings
+  // requests (LlamaBackend adds them to the context's n_seq_max).
+  static constexpr int kEmbedSequences = 16;
   // The shortest cached prefix worth reusing (a lone BOS is not).
   static constexpr int kMinReuse = 2;
 
@@ -83,6 +87,8 @@ class LlamaModel : public Model {
   void Step(std::vector<SeqEnd>& ended) override;
   bool busy() const override;
   int64_t preemptions() const override { return preemptions_; }
+  // What an embeddings request pools with on this model (resolved).
+  Pooling pooling() const { return embedder_.pooling(); }
 
  private:
   struct BatchDeleter {
@@ -109,6 +115,10 @@ class LlamaModel : public Model {
   // Saves every kept cache into the host cache (when the model is freed).
   void SaveToHost();
   void AddToBatch(llama_token token, int pos, int seq, bool logits);
+  // Runs an embeddings request at once, in the reserved sequences (the next
+  // Step reports its end): it holds no cells across steps.
+  void StartEmbedding(int handle, const PreparedPrompt& prompt, const std::atomic<bool>& cancel,
+                      GenerateStats& stats);
   // Ends sequence `seq` with its status and frees its cells.
   void End(int seq, std::vector<SeqEnd>& ended);
   void ClearMemory();
@@ -144,6 +154,9 @@ class LlamaModel : public Model {
   // Published with release before llama_decode, read by AbortRequested.
   std::atomic<int> n_decode_cancels_{0};
   std::atomic<bool> aborting_{false};  // AbortRequested said yes (quiets llama.cpp's log)
+  LlamaEmbedder embedder_;
+  std::vector<SeqEnd> embed_ends_;  // finished embeddings requests, reported by the next Step
+  std::vector<int> embed_seqs_;     // the sequence ids reserved for embeddings requests
 };
 
 }  // namespace modeld::llm

@@ -103,6 +103,12 @@ std::string TinyModelPath() {
   return Generated("tiny.gguf", "--preset tiny --seed 1 --name tiny");
 }
 
+std::string EmbedModelPath() {
+  std::string prebuilt = std::string(MODELD_SOURCE_DIR) + "/models/embed.gguf";
+  if (fs::exists(prebuilt)) return prebuilt;
+  return Generated("embed.gguf", "--preset tiny --seed 5 --name embed --pooling mean");
+}
+
 std::string EogModelPath() {
   return Generated("tiny-eog.gguf", "--preset tiny --seed 1 --name tiny-eog --eog always");
 }

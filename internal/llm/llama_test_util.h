@@ -28,6 +28,10 @@ std::string TinyModelPath();
 // (modeld-mkmodel --eog always), generated once per process.
 std::string EogModelPath();
 
+// A tiny model that declares mean pooling (modeld-mkmodel --pooling mean):
+// models/embed.gguf when scripts/models.sh made it, else generated once.
+std::string EmbedModelPath();
+
 // Copies the GGUF file `in` to `out` without the metadata `key`; true on
 // success.
 bool CopyGgufWithoutKey(const std::string& in, const std::string& out, const char* key);

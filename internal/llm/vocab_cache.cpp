@@ -1,5 +1,7 @@
 #include "internal/llm/vocab_cache.h"
 
+#include "internal/llm/embed_prompt.h"
+
 namespace modeld::llm {
 
 VocabCache::Entry* VocabCache::FindLocked(const LoadSpec& spec, const WeightsKey& file) {
@@ -40,7 +42,10 @@ Status VocabCache::Precheck(const LoadSpec& spec, const WeightsKey& file,
   // The context LlamaBackend::Load would create.
   const int n_ctx = spec.ctx_size > 0 ? spec.ctx_size : e == nullptr ? 0 : e->n_ctx_train;
   if (e == nullptr || n_ctx <= 0) return Status::Ok();
-  Result<PreparedPrompt> prepared = e->prompts->Prepare(params, n_ctx);
+  Result<PreparedPrompt> prepared =
+      params.embed.has_value()
+          ? PrepareEmbedding(llama_model_get_vocab(e->vocab.get()), *params.embed, n_ctx)
+          : e->prompts->Prepare(params, n_ctx);
   return prepared.ok() ? Status::Ok() : prepared.status();
 }
 

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "internal/llm/pooling.h"
+
 namespace modeld::registry {
 
 std::vector<llm::LoadSpec> LoadSpecs(const Registry& reg) {
@@ -18,6 +20,8 @@ std::vector<llm::LoadSpec> LoadSpecs(const Registry& reg) {
     spec.chat_template = m.chat_template;
     spec.repack = m.repack;
     spec.special_in_content = m.special_in_content;
+    // Validated by the registry; empty stays kDefault (the GGUF decides).
+    llm::ParsePooling(m.pooling, &spec.pooling);
     specs.push_back(std::move(spec));
   }
   return specs;

@@ -21,9 +21,10 @@ namespace {
 constexpr std::array<std::string_view, 8> kTopKeys = {
     "default_model",      "models",        "max_queue", "max_body_bytes", "parallel",
     "prompt_cache_bytes", "standby_bytes", "api_keys"};
-constexpr std::array<std::string_view, 12> kEntryKeys = {
+constexpr std::array<std::string_view, 13> kEntryKeys = {
     "id",      "name",         "path",          "quant",    "family", "ctx_size",
-    "threads", "n_gpu_layers", "chat_template", "parallel", "repack", "special_in_content"};
+    "threads", "n_gpu_layers", "chat_template", "parallel", "repack", "special_in_content",
+    "pooling"};
 
 bool ValidId(std::string_view id) {
   if (id.empty()) {
@@ -180,6 +181,14 @@ class Parser {
     if (Status s = reader_.ReadBool(f, where, "special_in_content", &e->special_in_content);
         !s.ok()) {
       return s;
+    }
+    if (Status s = reader_.ReadString(f, where, "pooling", false, line, &e->pooling); !s.ok()) {
+      return s;
+    }
+    if (!e->pooling.empty() && e->pooling != "mean" && e->pooling != "cls" &&
+        e->pooling != "last") {
+      return reader_.Error(f.find("pooling")->second.line, where + ".pooling",
+                           "expected mean, cls or last, got \"" + e->pooling + "\"");
     }
     fs::path path(e->path);
     if (path.is_relative()) {

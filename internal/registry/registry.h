@@ -33,6 +33,9 @@ struct ModelEntry {
   // control tokens (llama-server's behaviour). Off: content is plain text,
   // so users cannot forge the template's markers.
   bool special_in_content = false;
+  // How embeddings requests pool: "mean", "cls" or "last"; empty: the
+  // GGUF's pooling type, else mean.
+  std::string pooling;
   bool exists = false;  // whether `path` was a regular file at load time
   int line = 0;         // 1-based line of the entry in the config, for messages
 };

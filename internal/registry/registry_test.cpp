@@ -110,7 +110,10 @@ const InvalidCase kInvalid[] = {
      "cfg.yaml:7: models[0].temperature: unknown key; valid keys are id, name, path, quant, "
      "family, "
      "ctx_size, threads, n_gpu_layers, chat_template, parallel, repack, "
-     "special_in_content"},
+     "special_in_content, pooling"},
+    {"pooling_unknown",
+     "models:\n  - {id: a, name: A, path: a, quant: f16, family: l, pooling: max}\n",
+     "cfg.yaml:2: models[0].pooling: expected mean, cls or last, got \"max\""},
     {"unknown_top_key_close", "default_model: a\nmodles: []\n",
      "cfg.yaml:2: modles: unknown key; did you mean \"models\"?"},
     {"unknown_top_key_far", "models: []\nport: 8080\n",

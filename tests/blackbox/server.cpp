@@ -36,7 +36,7 @@ std::string ModelFile(const std::string& file) {
 
 std::string MissingModelsMessage() {
   std::string missing;
-  for (const char* f : {"tiny.gguf", "tiny-b.gguf", "small.gguf"}) {
+  for (const char* f : {"tiny.gguf", "tiny-b.gguf", "small.gguf", "embed.gguf"}) {
     std::error_code ec;
     if (fs::file_size(ModelFile(f), ec) == 0 || ec) missing += std::string(" ") + f;
   }

@@ -13,8 +13,9 @@ const repo = resolve(import.meta.dirname, '..', '..', '..');
 export const modeldBin = process.env.MODELD_BIN || join(repo, 'bin', 'modeld');
 export const modelsDir = process.env.MODELD_MODELS_DIR || join(repo, 'models');
 
-// The registry every test server uses: two tiny models, tiny loaded at start.
-function configYaml() {
+// The registry every test server uses: two tiny models, tiny loaded at start,
+// then `extra` ({id, file} entries, e.g. the embedding model).
+function configYaml(extra = []) {
   const entry = (id, file) => `  - id: ${id}
     name: "${id} (e2e)"
     path: ${join(modelsDir, file)}
@@ -22,21 +23,23 @@ function configYaml() {
     family: llama
     ctx_size: 4096
 `;
-  return `default_model: tiny\nmodels:\n${entry('tiny', 'tiny.gguf')}${entry('tiny-b', 'tiny-b.gguf')}`;
+  const more = extra.map((m) => entry(m.id, m.file)).join('');
+  return `default_model: tiny\nmodels:\n${entry('tiny', 'tiny.gguf')}${entry('tiny-b', 'tiny-b.gguf')}${more}`;
 }
 
 export class Modeld {
   // Spawns modeld on an ephemeral port and waits until it is ready on tiny.
   // `args`: more command-line flags, e.g. ['--api-key-file', file].
-  static async start({args = []} = {}) {
-    for (const f of ['tiny.gguf', 'tiny-b.gguf']) {
+  // `models`: more registry entries, {id, file} with file in models/.
+  static async start({args = [], models = []} = {}) {
+    for (const f of ['tiny.gguf', 'tiny-b.gguf', ...models.map((m) => m.file)]) {
       if (!existsSync(join(modelsDir, f))) {
         throw new Error(`${join(modelsDir, f)} is missing: run scripts/models.sh test`);
       }
     }
     const dir = mkdtempSync(join(tmpdir(), 'modeld-e2e-'));
     const config = join(dir, 'models.yaml');
-    writeFileSync(config, configYaml());
+    writeFileSync(config, configYaml(models));
     const child = spawn(modeldBin, ['--config', config, '--host', '127.0.0.1', '--port', '0', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       // One llama.cpp thread: the tiny models gain nothing from more, and a busy
