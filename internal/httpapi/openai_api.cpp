@@ -40,7 +40,9 @@ nlohmann::json ModelObject(const registry::ModelEntry& m) {
 
 void ListModels(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& m : ctx.registry.models()) data.push_back(ModelObject(m));
+  for (const auto& m : ctx.registry.Get()->models()) {
+    if (ctx.pinned.empty() || m.id == ctx.pinned) data.push_back(ModelObject(m));
+  }
   nlohmann::json body = {{"object", "list"}, {"data", std::move(data)}};
   conn->Respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -49,9 +51,10 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
               const std::shared_ptr<Connection>& conn) {
   Result<OpenAiCall> call =
       kind == OpenAiKind::kChat ? ParseChatRequest(req.body()) : ParseCompletionRequest(req.body());
-  if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
+  if (const auto reg = ctx.registry.Get();
+      call.ok() && !call->model.empty() && reg->Find(call->model) == nullptr) {
     call = Status::NotFound("model " + QuoteForMessage(call->model) +
-                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+                            " is not in the registry; valid ids are: " + reg->ValidIds());
   }
   if (!call.ok()) {
     conn->log().fields["outcome"] = call.status().code_name();
@@ -73,11 +76,13 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
 void RegisterOpenAiRoutes(Router& router, ApiContext& ctx) {
   router.Add(http::verb::get, "/v1/models",
              [&ctx](const HttpRequest&, const auto& conn) { ListModels(ctx, conn); });
-  // The router matches exact paths: one route per registered model.
-  for (const auto& m : ctx.registry.models()) {
+  // The router matches exact paths: one route per model registered at
+  // startup (a model added by a reload is listed, but has no route here).
+  for (const auto& m : ctx.registry.Get()->models()) {
     router.Add(http::verb::get, "/v1/models/" + m.id,
                [&ctx, id = m.id](const HttpRequest&, const auto& conn) {
-                 const registry::ModelEntry* entry = ctx.registry.Find(id);
+                 const auto reg = ctx.registry.Get();
+                 const registry::ModelEntry* entry = reg->Find(id);
                  if (entry == nullptr) {
                    conn->Respond(404, OpenAiErrorBody(Status::NotFound(
                                           "model '" + id + "' is not in the registry")));
