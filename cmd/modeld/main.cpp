@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
   app.add_option("--models-dir", flags.models_dirs,
                  "folder whose *.gguf files become models, id = file stem (repeatable; "
                  "the YAML registry wins an id conflict)")
-      ->envname("MODELD_MODELS_DIR")
+      ->envname("MODELD_MODEL_DIRS")
       ->delimiter(',');
   app.add_flag("--check-config", flags.check_config,
                "validate the registry and folders, print every problem, exit 0 (ok) or 2");

@@ -448,8 +448,10 @@ void Manager::SwitchLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 bool Manager::UnloadDueLocked() const {
-  return !loaded_.empty() && target_ == loaded_ && queue_.empty() && admission_.running() == 0 &&
-         FindSpecLocked(loaded_) == nullptr;
+  // target_ is empty when a reload removed both the loaded model and the
+  // one a pending switch was for.
+  return !loaded_.empty() && (target_ == loaded_ || target_.empty()) && queue_.empty() &&
+         admission_.running() == 0 && FindSpecLocked(loaded_) == nullptr;
 }
 
 void Manager::UnloadLocked(std::unique_lock<std::mutex>& lock) {

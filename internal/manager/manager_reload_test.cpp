@@ -13,10 +13,11 @@ namespace {
 using namespace testutil;  // NOLINT(google-build-using-namespace): test helpers
 using ManagerReloadTest = ManagerFixture;
 
-// Catalog() without `id`, plus an entry "d".
-std::vector<llm::LoadSpec> CatalogWithout(const std::string& id) {
+// Catalog() without `id` (and `id2`), plus an entry "d".
+std::vector<llm::LoadSpec> CatalogWithout(const std::string& id, const std::string& id2 = "") {
   std::vector<llm::LoadSpec> c = Catalog();
-  c.erase(std::remove_if(c.begin(), c.end(), [&](const llm::LoadSpec& s) { return s.id == id; }),
+  c.erase(std::remove_if(c.begin(), c.end(),
+                         [&](const llm::LoadSpec& s) { return s.id == id || s.id == id2; }),
           c.end());
   llm::LoadSpec d;
   d.id = "d";
@@ -83,6 +84,40 @@ TEST_F(ManagerReloadTest, AModelRemovedWhileLoadingServesItsQueueThenIsUnloaded)
   ASSERT_TRUE(WaitSnapshot([](const Snapshot& s) {
     return s.state == ModelState::kEmpty && s.loaded.empty() && s.target.empty();
   }));
+}
+
+TEST_F(ManagerReloadTest, APendingSwitchToARemovedModelEndsItsQueueAndTheOldModelIsUnloaded) {
+  StartReady("a");
+  backend_.CloseGate(/*honour_cancel=*/false);  // a's request outlives its cancel
+  auto running = Submit("a");
+  ASSERT_TRUE(backend_.WaitGenerates("a", 1, kWait));
+  auto waiting = Submit("b");  // the switch waits for `running` to end
+  manager_->SetCatalog(CatalogWithout("a", "b"), {"a", "b"});
+  Seen seen = WaitOutcome(waiting);
+  ASSERT_TRUE(seen.done);
+  EXPECT_EQ(seen.outcome.status.code(), Code::kModelNotFound) << seen.outcome.status.message();
+  EXPECT_NE(seen.outcome.status.message().find("removed"), std::string::npos);
+  backend_.OpenGate();
+  ASSERT_TRUE(WaitOutcome(running).done);  // cancelled by the switch, or finished
+  ASSERT_TRUE(WaitSnapshot([](const Snapshot& s) {
+    return s.state == ModelState::kEmpty && s.loaded.empty() && s.target.empty();
+  }));
+  EXPECT_EQ(backend_.loads("b"), 0);
+}
+
+TEST_F(ManagerReloadTest, AChangedEntryAppliesAtItsNextLoad) {
+  StartReady("a");
+  std::vector<llm::LoadSpec> changed = Catalog();
+  for (auto& spec : changed) {
+    if (spec.id == "a" || spec.id == "b") spec.ctx_size = 777;
+  }
+  manager_->SetCatalog(changed, {"a", "b"});
+  EXPECT_EQ(manager_->GetSnapshot().kv_cells, 4096);  // a keeps its settings while loaded
+  ExpectOk(WaitOutcome(Submit("a")), "a");
+  ExpectOk(WaitOutcome(Submit("b")), "b");
+  EXPECT_EQ(manager_->GetSnapshot().kv_cells, 777);
+  ExpectOk(WaitOutcome(Submit("a")), "a");
+  EXPECT_EQ(manager_->GetSnapshot().kv_cells, 777);
 }
 
 TEST_F(ManagerReloadTest, APinnedManagerRefusesOtherModelsAndNeverSwitches) {
