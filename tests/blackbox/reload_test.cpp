@@ -116,6 +116,24 @@ TEST_F(ReloadTest, ARemovedLoadedModelFinishesItsStreamThenIsUnloaded) {
   ExpectCompleted(r, "small");
 }
 
+TEST_F(ReloadTest, AReloadDropsARemovedOrChangedModelFromStandby) {
+  const std::string standby = "standby_bytes: 1073741824\n";
+  Server* s = StartServer(ConfigYaml("tiny", StandardModels(), standby), {}, "tiny");
+  ASSERT_NE(s, nullptr);
+  ExpectCompleted(Infer(s->port(), InferBody("x", 2, {{"model", "tiny-b"}})), "tiny-b");
+  ExpectCompleted(Infer(s->port(), InferBody("x", 2, {{"model", "small"}})), "small");
+  ASSERT_EQ(s->Metric("modeld_standby_models"), 2.0);  // tiny and tiny-b kept
+  // tiny removed, tiny-b changed: neither may come back from standby.
+  std::vector<ModelEntry> models = Only({"tiny-b", "small"});
+  models[0].extra = "    ctx_size: 1024\n";
+  Rewrite(*s, ConfigYaml("small", models, standby));
+  ASSERT_TRUE(s->process().Signal(SIGHUP));
+  ASSERT_TRUE(WaitNth(*s, "config reloaded", 1).has_value());
+  EXPECT_EQ(Str(s->LogsWithMsg("config reloaded").front(), "changed"), "tiny-b");
+  EXPECT_EQ(s->Metric("modeld_standby_models"), 0.0);
+  EXPECT_EQ(s->Metric("modeld_standby_bytes"), 0.0);
+}
+
 TEST_F(ReloadTest, WatchConfigReloadsOncePerSave) {
   ServerOptions options;
   options.extra_args = {"--watch-config"};
