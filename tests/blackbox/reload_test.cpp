@@ -61,9 +61,15 @@ TEST_F(ReloadTest, SighupAddsAModelAndCountsTheReload) {
   EXPECT_EQ(Ids(s->port()), (std::vector<std::string>{"tiny", "small"}));
   EXPECT_EQ(s->Metric("modeld_config_reloads_total{outcome=\"ok\"}"), 1.0);
   EXPECT_EQ(s->Metric("modeld_config_reloads_total{outcome=\"failed\"}"), 0.0);
-  // The added model is served.
+  // The added model is served, and the OpenAI API knows it.
   auto r = Infer(s->port(), InferBody("hello", 4, {{"model", "small"}}));
   ExpectCompleted(r, "small");
+  auto retrieved = Get(s->port(), "/v1/models/small");
+  EXPECT_EQ(retrieved.status, 200) << retrieved.body;
+  EXPECT_EQ(retrieved.Json()["id"], "small") << retrieved.body;
+  auto unknown = Get(s->port(), "/v1/models/nope");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_NE(unknown.body.find("model_not_found"), std::string::npos) << unknown.body;
 }
 
 TEST_F(ReloadTest, AnInvalidConfigIsRefusedNamingFileAndLineAndTheOldOneStays) {
@@ -248,6 +254,8 @@ TEST_F(ReloadTest, APinnedServerRefusesOtherModelsWith421AndStaysReady) {
   EXPECT_EQ(oa.status, 421) << oa.body;
   ExpectReadyz(s->port(), 200, "ready", "tiny-b");
   EXPECT_EQ(Ids(s->port()), std::vector<std::string>{"tiny-b"});
+  EXPECT_EQ(Get(s->port(), "/v1/models/tiny-b").status, 200);
+  EXPECT_EQ(Get(s->port(), "/v1/models/small").status, 404);
   ExpectCompleted(Infer(s->port(), InferBody("x", 2)), "tiny-b");
   EXPECT_EQ(s->LogsWithMsg("switch").size(), 1u);  // the startup load only
   // A reload that drops the pinned model is refused.
