@@ -33,6 +33,7 @@
 #include "internal/manager/manager.h"
 #include "internal/registry/load_specs.h"
 #include "internal/registry/registry.h"
+#include "internal/registry/registry_store.h"
 
 namespace {
 
@@ -116,9 +117,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   asio::io_context io;
   httpapi::Metrics metrics;
   NoBackend backend;
-  manager::Manager mgr(backend, registry::LoadSpecs(reg), {static_cast<size_t>(reg.max_queue())},
-                       &metrics);
-  httpapi::ApiContext ctx{mgr, reg, io.get_executor(), httpapi::ClientPaths()};
+  manager::Manager mgr(backend, registry::LoadSpecs(reg),
+                       {static_cast<size_t>(reg.max_queue()), ""}, &metrics);
+  static const registry::RegistryStore store(std::make_shared<const registry::Registry>(reg));
+  httpapi::ApiContext ctx{mgr, store, io.get_executor(), httpapi::ClientPaths(), ""};
   httpapi::Router router;
   httpapi::RegisterNativeRoutes(router, ctx);
   httpapi::RegisterOpenAiRoutes(router, ctx);

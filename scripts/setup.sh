@@ -43,11 +43,15 @@ quiet() {
 #   clang        CTest thread_safety: clang's -Wthread-safety over annotated sources
 #   chromium     CTest e2e_openai_sdk: tests/e2e/web_page.test.js drives the
 #                status page in headless Chromium with puppeteer-core
+#   prometheus   prometheus and promtool for the black-box PrometheusTest
+#                (a real scrape of /metrics; its systemd service is not used)
+#   kubernetes-client, python3-yaml  CTest k8s_manifests (kubectl kustomize
+#                and tests/check_k8s.py); any kubectl on PATH will do
 pkgs=(build-essential cmake git pkg-config ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libboost-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy ccache nodejs npm curl
-  python3 gnuplot-nox systemd clang chromium)
+  python3 gnuplot-nox systemd clang chromium prometheus kubernetes-client python3-yaml)
 # make bench only: callgrind's instruction counts (scenario pertoken; without
 # valgrind they are reported as missing).
 [[ $with_tools == 1 ]] && pkgs+=(valgrind)
@@ -62,6 +66,7 @@ done
 if command -v npm >/dev/null && command -v node >/dev/null; then
   missing=("${missing[@]/nodejs/}"); missing=("${missing[@]/npm/}")
 fi
+command -v kubectl >/dev/null && missing=("${missing[@]/kubernetes-client/}")
 read -r -a missing <<<"${missing[*]}"
 if ((${#missing[@]})); then
   if [[ $(id -u) == 0 ]]; then

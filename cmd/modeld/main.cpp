@@ -1,7 +1,10 @@
 // modeld: wiring only. Flags, config, the llama.cpp backend, the manager and
-// the HTTP server; then wait for SIGINT/SIGTERM and shut down in order.
+// the HTTP server; then wait for SIGINT/SIGTERM (SIGHUP reloads the
+// registry) and shut down in order.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,9 +14,9 @@
 #include "internal/httpapi/access_policy.h"
 #include "internal/httpapi/api_context.h"
 #include "internal/httpapi/client_paths.h"
+#include "internal/httpapi/embeddings_api.h"
 #include "internal/httpapi/event_hub.h"
 #include "internal/httpapi/event_stream.h"
-#include "internal/httpapi/embeddings_api.h"
 #include "internal/httpapi/http_origin.h"
 #include "internal/httpapi/metrics.h"
 #include "internal/httpapi/native_api.h"
@@ -21,16 +24,21 @@
 #include "internal/httpapi/router.h"
 #include "internal/httpapi/server.h"
 #include "internal/httpapi/web_page.h"
+#include "internal/llm/gguf_info.h"
 #include "internal/llm/llama_backend.h"
 #include "internal/log/log.h"
 #include "internal/manager/log_observer.h"
 #include "internal/manager/manager.h"
 #include "internal/manager/multi_observer.h"
+#include "internal/platform/file_watcher.h"
 #include "internal/platform/huge_pages.h"
 #include "internal/platform/signals.h"
 #include "internal/registry/api_key_file.h"
+#include "internal/registry/config_source.h"
 #include "internal/registry/load_specs.h"
 #include "internal/registry/registry.h"
+#include "internal/registry/registry_store.h"
+#include "internal/registry/reloader.h"
 
 namespace {
 
@@ -45,18 +53,61 @@ struct Flags {
   std::vector<std::string> allowed_hosts;
   bool public_metrics = false;
   bool expose_paths = false;
+  std::vector<std::string> models_dirs;
+  bool check_config = false;
+  bool watch_config = false;
+  std::string pin;
+  std::string metrics_compat = "none";
   modeld::httpapi::Limits limits;
 };
 
-// SIGHUP will mean "reload the config" (not there yet); until then neither it
-// nor SIGUSR1/SIGUSR2 may end the process, as their default action would.
-void OnOtherSignal(int sig) {
-  namespace log = modeld::log;
-  if (sig == SIGHUP) {
-    log::Warn("SIGHUP: config reload is not supported yet; still serving", {{"signal", "SIGHUP"}});
-    return;
+// --check-config: every problem on stdout, one a line; 0 when there is none.
+int CheckConfig(const modeld::registry::ConfigSource& source, const Flags& flags) {
+  std::vector<std::string> problems = modeld::registry::CheckRegistry(source);
+  size_t models = 0;
+  if (problems.empty()) {
+    auto loaded = modeld::registry::LoadRegistry(source);
+    if (!loaded.ok()) {
+      problems.push_back(loaded.status().message());
+    } else {
+      models = loaded->registry->models().size();
+      if (!flags.pin.empty() && loaded->registry->Find(flags.pin) == nullptr) {
+        problems.push_back("--pin " + flags.pin +
+                           ": not a model id (valid ids: " + loaded->registry->ValidIds() + ")");
+      }
+    }
   }
-  log::Info("signal ignored", {{"signal", modeld::platform::SignalName(sig)}});
+  if (!flags.api_key_file.empty()) {
+    auto keys = modeld::registry::LoadApiKeyFile(flags.api_key_file);
+    if (!keys.ok()) problems.push_back(keys.status().message());
+  }
+  for (const std::string& p : problems) std::printf("%s\n", p.c_str());
+  if (!problems.empty()) {
+    std::printf("config invalid: %zu problem%s\n", problems.size(),
+                problems.size() == 1 ? "" : "s");
+    return 2;
+  }
+  std::printf("config ok: %zu model%s\n", models, models == 1 ? "" : "s");
+  return 0;
+}
+
+// What --watch-config watches: the config's folder (its file name, and
+// "..data", which a Kubernetes ConfigMap volume swaps on update) and every
+// --models-dir (*.gguf names).
+std::vector<modeld::platform::WatchedDir> WatchedDirs(
+    const modeld::registry::ConfigSource& source) {
+  namespace fs = std::filesystem;
+  std::vector<modeld::platform::WatchedDir> dirs;
+  if (!source.config.empty()) {
+    fs::path p = fs::absolute(source.config).lexically_normal();
+    dirs.push_back({p.parent_path().string(), [name = p.filename().string()](std::string_view n) {
+                      return n == name || n == "..data";
+                    }});
+  }
+  for (const std::string& d : source.model_dirs) {
+    dirs.push_back({d, [](std::string_view n) { return n.ends_with(".gguf"); }});
+  }
+  return dirs;
 }
 
 }  // namespace
@@ -74,7 +125,28 @@ int main(int argc, char** argv) {
   Flags flags;
   CLI::App app{"modeld: one llama.cpp model in-process, switched per request"};
   app.set_version_flag("--version", "modeld " MODELD_VERSION);
-  app.add_option("--config", flags.config, "model registry (YAML)")->envname("MODELD_CONFIG");
+  CLI::Option* config_opt =
+      app.add_option("--config", flags.config,
+                     "model registry (YAML); with --models-dir, read only when given")
+          ->envname("MODELD_CONFIG");
+  app.add_option("--models-dir", flags.models_dirs,
+                 "folder whose *.gguf files become models, id = file stem (repeatable; "
+                 "the YAML registry wins an id conflict)")
+      ->envname("MODELD_MODEL_DIRS")
+      ->delimiter(',');
+  app.add_flag("--check-config", flags.check_config,
+               "validate the registry and folders, print every problem, exit 0 (ok) or 2");
+  app.add_flag("--watch-config", flags.watch_config,
+               "reload the registry when its file or a --models-dir changes (as SIGHUP does)")
+      ->envname("MODELD_WATCH_CONFIG");
+  app.add_option("--pin", flags.pin,
+                 "serve exactly this model; requests for another get 421 model_pinned")
+      ->envname("MODELD_PIN");
+  app.add_option("--metrics-compat", flags.metrics_compat,
+                 "also expose these engines' metric names on /metrics: none or vllm")
+      ->envname("MODELD_METRICS_COMPAT")
+      ->check(CLI::IsMember({"none", "vllm"}))
+      ->capture_default_str();
   app.add_option("--host", flags.host, "address to listen on")->envname("MODELD_HOST");
   app.add_option("--port", flags.port, "port to listen on (0: any free port)")
       ->envname("MODELD_PORT")
@@ -148,13 +220,29 @@ int main(int argc, char** argv) {
     log::Error("invalid --log-level", {{"error", st.message()}});
     return 2;
   }
-  auto reg = modeld::registry::Registry::LoadFile(flags.config);
-  if (!reg.ok()) {
-    log::Error("invalid config: " + reg.status().message(), {{"config", flags.config}});
+  modeld::registry::ConfigSource source;
+  // With --models-dir the YAML file is optional: read only when named.
+  source.config = flags.models_dirs.empty() || config_opt->count() > 0 ? flags.config : "";
+  source.model_dirs = flags.models_dirs;
+  source.read_gguf = modeld::llm::ReadGgufInfo;
+  if (flags.check_config) return CheckConfig(source, flags);
+
+  auto loaded = modeld::registry::LoadRegistry(source);
+  if (!loaded.ok()) {
+    log::Error("invalid config: " + loaded.status().message(), {{"config", source.config}});
     return 2;
   }
+  for (const std::string& w : loaded->warnings) log::Warn("model folder: " + w);
+  modeld::registry::RegistryStore store(loaded->registry);
+  // Startup settings come from the first registry; a reload changes models only.
+  const modeld::registry::Registry* reg = loaded->registry.get();
   for (const auto& m : reg->models()) {
     if (!m.exists) log::Warn("model file missing", {{"model", m.id}, {"path", m.path}});
+  }
+  if (!flags.pin.empty() && reg->Find(flags.pin) == nullptr) {
+    log::Error("invalid --pin: '" + flags.pin +
+               "' is not a model id (valid ids: " + reg->ValidIds() + ")");
+    return 2;
   }
   std::vector<std::string> keys = reg->api_keys();
   if (!flags.api_key_file.empty()) {
@@ -183,9 +271,24 @@ int main(int argc, char** argv) {
   modeld::httpapi::EventHub events({}, client_paths);  // GET /events
   modeld::manager::MultiObserver observer({&log_observer, &metrics, &events});
   modeld::manager::Manager manager(*backend, modeld::registry::LoadSpecs(*reg),
-                                   {static_cast<size_t>(reg->max_queue())}, &observer);
+                                   {static_cast<size_t>(reg->max_queue()), flags.pin}, &observer);
+  metrics.SetVllmCompat(flags.metrics_compat == "vllm");
 
-  metrics.SetLiveSource([&manager, &backend] {
+  modeld::registry::Reloader reloader(
+      source, store,
+      [&flags](const modeld::registry::Registry& next) {
+        if (flags.pin.empty() || next.Find(flags.pin) != nullptr) return modeld::Status::Ok();
+        return modeld::Status::InvalidRequest("the pinned model '" + flags.pin +
+                                              "' (--pin) is not in the new registry");
+      },
+      [&manager](const modeld::registry::Registry& next,
+                 const modeld::registry::RegistryDiff& diff) {
+        std::vector<std::string> stale = diff.removed;
+        stale.insert(stale.end(), diff.changed.begin(), diff.changed.end());
+        manager.SetCatalog(modeld::registry::LoadSpecs(next), stale);
+      });
+
+  metrics.SetLiveSource([&manager, &backend, &reloader] {
     const modeld::manager::Snapshot snap = manager.GetSnapshot();
     modeld::httpapi::Metrics::Live live;
     live.kv_usage =
@@ -195,6 +298,10 @@ int main(int argc, char** argv) {
     live.standby_bytes = snap.standby_bytes;
     live.standby_models = snap.standby.size();
     live.generated_tokens = snap.generated_tokens;
+    live.config_reloads_ok = reloader.succeeded();
+    live.config_reloads_failed = reloader.failed();
+    if (snap.state == modeld::manager::ModelState::kReady) live.loaded_model = snap.loaded;
+    if (snap.target != snap.loaded && snap.queued > 0) live.waiting_model = snap.target;
     return live;
   });
 
@@ -202,7 +309,8 @@ int main(int argc, char** argv) {
   modeld::httpapi::Limits limits = flags.limits;
   limits.max_body_bytes = static_cast<size_t>(reg->max_body_bytes());
   modeld::httpapi::Server server(router, limits);
-  modeld::httpapi::ApiContext ctx{manager, *reg, server.io().get_executor(), client_paths};
+  modeld::httpapi::ApiContext ctx{manager, store, server.io().get_executor(), client_paths,
+                                  flags.pin};
   modeld::httpapi::RegisterNativeRoutes(router, ctx);
   modeld::httpapi::RegisterOpenAiRoutes(router, ctx);
   modeld::httpapi::RegisterEmbeddingsRoutes(router, ctx);
@@ -224,10 +332,25 @@ int main(int argc, char** argv) {
                   " can use this server; set --api-key-file or api_keys in the registry",
               {{"host", flags.host}, {"port", *port}});
   }
+  std::unique_ptr<modeld::platform::FileWatcher> watcher;
+  if (flags.watch_config) {
+    auto started =
+        modeld::platform::FileWatcher::Start(WatchedDirs(source), std::chrono::milliseconds(200),
+                                             [&reloader] { reloader.Reload("watch"); });
+    if (!started.ok()) {
+      log::Error("--watch-config: " + started.status().message());
+      return 2;
+    }
+    watcher = std::move(started).value();
+  }
   // After the warning: tests and scripts read the log up to "listening".
   log::Info("listening", {{"host", flags.host},
                           {"port", *port},
-                          {"config", flags.config},
+                          {"config", source.config},
+                          {"models_dirs", flags.models_dirs},
+                          {"models", reg->models().size()},
+                          {"pin", flags.pin},
+                          {"watch_config", flags.watch_config},
                           {"version", MODELD_VERSION},
                           {"default_model", std::string(reg->default_model())},
                           {"malloc_huge_pages", huge_pages},
@@ -239,11 +362,21 @@ int main(int argc, char** argv) {
                           {"body_timeout_s", limits.body_timeout_s},
                           {"idle_timeout_s", limits.idle_timeout_s},
                           {"write_timeout_s", limits.write_timeout_s}});
-  manager.Start(std::string(reg->default_model()));
+  manager.Start(flags.pin.empty() ? std::string(reg->default_model()) : flags.pin);
   server.Run();
 
-  const int sig = modeld::platform::WaitForStopSignal(OnOtherSignal);
+  // SIGHUP reloads the registry; SIGUSR1/SIGUSR2 must not end the process,
+  // as their default action would.
+  const int sig = modeld::platform::WaitForStopSignal([&reloader](int other) {
+    if (other == SIGHUP) {
+      log::Info("SIGHUP: reloading the config", {{"signal", "SIGHUP"}});
+      reloader.Reload("SIGHUP");
+      return;
+    }
+    log::Info("signal ignored", {{"signal", modeld::platform::SignalName(other)}});
+  });
   log::Info("shutting down", {{"signal", modeld::platform::SignalName(sig)}});
+  watcher.reset();  // no reload during shutdown
   server.StopAccepting();
   manager.Shutdown();  // ends streams with shutting_down and frees the model
   events.Shutdown();   // ends /events streams (after the manager's last events)

@@ -13,9 +13,10 @@ namespace {
 void Embed(ApiContext& ctx, EmbeddingsFormat::Kind kind, const HttpRequest& req,
            const std::shared_ptr<Connection>& conn) {
   Result<EmbeddingsCall> call = ParseEmbeddingsRequest(req.body());
-  if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
+  const std::shared_ptr<const registry::Registry> reg = ctx.registry.Get();
+  if (call.ok() && !call->model.empty() && reg->Find(call->model) == nullptr) {
     call = Status::NotFound("model " + QuoteForMessage(call->model) +
-                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+                            " is not in the registry; valid ids are: " + reg->ValidIds());
   }
   if (!call.ok()) {
     conn->log().fields["outcome"] = call.status().code_name();

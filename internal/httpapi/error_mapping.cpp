@@ -25,6 +25,8 @@ int HttpStatusFor(const Status& status) {
       return 413;
     case Code::kUnsupportedMediaType:
       return 415;
+    case Code::kModelPinned:
+      return 421;  // Misdirected Request: a gateway sent it to the wrong replica
     case Code::kNoModelLoaded:
     case Code::kCancelled:
       return 409;

@@ -1,6 +1,7 @@
 #include "internal/httpapi/metrics.h"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <type_traits>
 
@@ -307,6 +308,14 @@ std::string Metrics::Render() const {
                  cancellations_[static_cast<size_t>(r)]);
   }
 
+  AppendFamily(out, "modeld_config_reloads_total", "counter",
+               "Registry reloads (SIGHUP, --watch-config) by outcome: ok, or failed (the new "
+               "config was invalid and the old one stayed in force).");
+  AppendSample(out, "modeld_config_reloads_total", "outcome", "failed", live.config_reloads_failed);
+  AppendSample(out, "modeld_config_reloads_total", "outcome", "ok", live.config_reloads_ok);
+
+  if (vllm_compat_) RenderVllm(out, live);
+
   RenderHistograms(out, "modeld_time_to_first_token_seconds",
                    "Queue + switch + prompt time of requests that generated, by model.",
                    ttft_seconds_);
@@ -314,6 +323,36 @@ std::string Metrics::Render() const {
                "Decode speed of the last request that generated, by model.");
   AppendByModel(out, "modeld_decode_tokens_per_second", decode_tps_);
   return out;
+}
+
+void Metrics::RenderVllm(std::string& out, const Live& live) const {
+  // The same values as modeld_num_requests_waiting, modeld_num_requests_running
+  // and modeld_kv_cache_usage_perc, under the names the endpoint picker
+  // reads from pods without an engine label.
+  AppendFamily(out, "vllm:num_requests_waiting", "gauge",
+               "Requests waiting (alias of modeld_num_requests_waiting).");
+  AppendSample(out, "vllm:num_requests_waiting", "", "", queue_depth_);
+  AppendFamily(out, "vllm:num_requests_running", "gauge",
+               "Requests running (alias of modeld_num_requests_running).");
+  AppendSample(out, "vllm:num_requests_running", "", "", running_);
+  AppendFamily(out, "vllm:kv_cache_usage_perc", "gauge",
+               "KV cache usage, 0..1 (alias of modeld_kv_cache_usage_perc).");
+  AppendSample(out, "vllm:kv_cache_usage_perc", "", "", live.kv_usage);
+  // vLLM's LoRA info gauge, whose value is the time it was set: the picker
+  // reads the loaded model as the one "adapter" running, so requests for
+  // it prefer this replica (model affinity) with no router configuration.
+  AppendFamily(out, "vllm:lora_requests_info", "gauge",
+               "Loaded model (running_lora_adapters) and the model queued requests wait for "
+               "(waiting_lora_adapters); the value is the Unix time of this scrape.");
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  out.append("vllm:lora_requests_info{running_lora_adapters=");
+  AppendLabelValue(out, live.loaded_model);
+  out.append(",waiting_lora_adapters=");
+  AppendLabelValue(out, live.waiting_model);
+  out.append(",max_lora=\"1\"} ");
+  AppendNumber(out, std::floor(now * 1000.0) / 1000.0);
+  out.push_back('\n');
 }
 
 void RegisterMetricsRoute(Router& router, const Metrics& metrics) {

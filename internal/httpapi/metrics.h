@@ -51,8 +51,17 @@ class Metrics final : public manager::Observer, public RequestObserver {
     uint64_t standby_bytes = 0;       // weights of switched-out models kept loaded
     uint64_t standby_models = 0;
     std::map<std::string, int64_t> generated_tokens;  // by model, counted every decode step
+    uint64_t config_reloads_ok = 0;                   // reloads put in force
+    uint64_t config_reloads_failed = 0;               // reloads refused (invalid config)
+    std::string loaded_model;                         // ready in the slot; empty when none
+    std::string waiting_model;  // a switch target requests wait for; empty when none
   };
   void SetLiveSource(std::function<Live()> source) { live_ = std::move(source); }
+
+  // --metrics-compat vllm: also render the vLLM names the Gateway API
+  // Inference Extension's endpoint picker scrapes by default. Set once
+  // before serving.
+  void SetVllmCompat(bool on) { vllm_compat_ = on; }
 
   // Every family with HELP and TYPE lines, series sorted by label.
   std::string Render() const;
@@ -70,6 +79,7 @@ class Metrics final : public manager::Observer, public RequestObserver {
   using HistogramsByModel = std::map<std::string, Histogram>;
   static void Observe(HistogramsByModel& family, std::span<const double> bounds,
                       const std::string& model, double v);
+  void RenderVllm(std::string& out, const Live& live) const REQUIRES(mu_);
   static void RenderHistograms(std::string& out, std::string_view name, std::string_view help,
                                const HistogramsByModel& family);
 
@@ -99,6 +109,7 @@ class Metrics final : public manager::Observer, public RequestObserver {
   size_t queue_depth_ GUARDED_BY(mu_) = 0;
   size_t running_ GUARDED_BY(mu_) = 0;
   std::function<Live()> live_;  // constant once serving; called without mu_
+  bool vllm_compat_ = false;    // constant once serving
   int64_t inflight_ GUARDED_BY(mu_) = 0;
 };
 

@@ -68,15 +68,16 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
   auto format = std::make_unique<NativeFormat>(WantsNdjson(req) ? NativeFormat::Kind::kNdjson
                                                                 : NativeFormat::Kind::kSse);
   Result<InferCall> call = ParseInferRequest(req.body());
-  if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
+  const std::shared_ptr<const registry::Registry> reg = ctx.registry.Get();
+  if (call.ok() && !call->model.empty() && reg->Find(call->model) == nullptr) {
     call = Status::NotFound("model " + QuoteForMessage(call->model) +
-                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+                            " is not in the registry; valid ids are: " + reg->ValidIds());
   }
   if (call.ok()) {
     // A max_tokens the client gave is out of range when it exceeds the
     // model's context; the default just ends when the context is full.
     const std::string id = call->model.empty() ? ctx.manager.GetSnapshot().target : call->model;
-    const registry::ModelEntry* entry = ctx.registry.Find(id);
+    const registry::ModelEntry* entry = reg->Find(id);
     if (entry != nullptr && call->max_tokens_given && call->params.max_tokens > entry->ctx_size) {
       call =
           Status::InvalidRequest("field 'max_tokens' must be at most the context size of model '" +
@@ -98,7 +99,9 @@ void Infer(ApiContext& ctx, const HttpRequest& req, const std::shared_ptr<Connec
 
 nlohmann::json ModelList(const ApiContext& ctx, const manager::Snapshot& s) {
   nlohmann::json models = nlohmann::json::array();
-  for (const auto& m : ctx.registry.models()) {
+  const std::shared_ptr<const registry::Registry> reg = ctx.registry.Get();
+  for (const auto& m : reg->models()) {
+    if (!ctx.pinned.empty() && m.id != ctx.pinned) continue;  // served by other replicas
     std::string state = "unloaded";
     if (m.id == s.loaded) {
       state = "ready";

@@ -40,18 +40,42 @@ nlohmann::json ModelObject(const registry::ModelEntry& m) {
 
 void ListModels(const ApiContext& ctx, const std::shared_ptr<Connection>& conn) {
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& m : ctx.registry.models()) data.push_back(ModelObject(m));
+  for (const auto& m : ctx.registry.Get()->models()) {
+    if (ctx.pinned.empty() || m.id == ctx.pinned) data.push_back(ModelObject(m));
+  }
   nlohmann::json body = {{"object", "list"}, {"data", std::move(data)}};
   conn->Respond(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// GET /v1/models/{id}: the model object, or 404 model_not_found (also for
+// a model other than the pinned one).
+void RetrieveModel(const ApiContext& ctx, const std::string& id,
+                   const std::shared_ptr<Connection>& conn) {
+  const auto reg = ctx.registry.Get();
+  const registry::ModelEntry* entry = reg->Find(id);
+  if (entry == nullptr) {
+    conn->Respond(404, OpenAiErrorBody(Status::NotFound("model " + QuoteForMessage(id) +
+                                                        " is not in the registry")));
+    return;
+  }
+  if (!ctx.pinned.empty() && id != ctx.pinned) {
+    conn->Respond(404, OpenAiErrorBody(Status::NotFound("model " + QuoteForMessage(id) +
+                                                        " is not served here: this server "
+                                                        "serves only model '" +
+                                                        ctx.pinned + "' (--pin)")));
+    return;
+  }
+  conn->Respond(200, ModelObject(*entry).dump());
 }
 
 void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
               const std::shared_ptr<Connection>& conn) {
   Result<OpenAiCall> call =
       kind == OpenAiKind::kChat ? ParseChatRequest(req.body()) : ParseCompletionRequest(req.body());
-  if (call.ok() && !call->model.empty() && ctx.registry.Find(call->model) == nullptr) {
+  if (const auto reg = ctx.registry.Get();
+      call.ok() && !call->model.empty() && reg->Find(call->model) == nullptr) {
     call = Status::NotFound("model " + QuoteForMessage(call->model) +
-                            " is not in the registry; valid ids are: " + ctx.registry.ValidIds());
+                            " is not in the registry; valid ids are: " + reg->ValidIds());
   }
   if (!call.ok()) {
     conn->log().fields["outcome"] = call.status().code_name();
@@ -73,19 +97,19 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
 void RegisterOpenAiRoutes(Router& router, ApiContext& ctx) {
   router.Add(http::verb::get, "/v1/models",
              [&ctx](const HttpRequest&, const auto& conn) { ListModels(ctx, conn); });
-  // The router matches exact paths: one route per registered model.
-  for (const auto& m : ctx.registry.models()) {
-    router.Add(http::verb::get, "/v1/models/" + m.id,
-               [&ctx, id = m.id](const HttpRequest&, const auto& conn) {
-                 const registry::ModelEntry* entry = ctx.registry.Find(id);
-                 if (entry == nullptr) {
-                   conn->Respond(404, OpenAiErrorBody(Status::NotFound(
-                                          "model '" + id + "' is not in the registry")));
-                   return;
-                 }
-                 conn->Respond(200, ModelObject(*entry).dump());
-               });
+  // One exact route per model registered at startup (its own label in
+  // modeld_requests_total); ids a reload adds go to the prefix route.
+  for (const auto& m : ctx.registry.Get()->models()) {
+    router.Add(
+        http::verb::get, "/v1/models/" + m.id,
+        [&ctx, id = m.id](const HttpRequest&, const auto& conn) { RetrieveModel(ctx, id, conn); });
   }
+  router.AddPrefix(
+      http::verb::get, "/v1/models/", [&ctx](const HttpRequest& req, const auto& conn) {
+        std::string_view path = req.target();
+        path = path.substr(0, path.find('?'));
+        RetrieveModel(ctx, std::string(path.substr(std::string_view("/v1/models/").size())), conn);
+      });
   router.Add(http::verb::post, "/v1/completions", [&ctx](const HttpRequest& req, const auto& conn) {
     Generate(ctx, OpenAiKind::kCompletion, req, conn);
   });

@@ -6,20 +6,41 @@
 namespace modeld::httpapi {
 
 void Router::Add(http::verb method, std::string path, Handler handler) {
-  routes_.push_back({method, std::move(path), std::move(handler)});
+  std::string label = path;
+  routes_.push_back({method, std::move(path), std::move(handler), false, std::move(label)});
+}
+
+void Router::AddPrefix(http::verb method, std::string prefix, Handler handler) {
+  std::string label = prefix + "{id}";
+  routes_.push_back({method, std::move(prefix), std::move(handler), true, std::move(label)});
+}
+
+std::vector<const Router::Route*> Router::RoutesFor(std::string_view path) const {
+  std::vector<const Route*> out;
+  for (const auto& route : routes_) {
+    if (!route.prefix && route.path == path) out.push_back(&route);
+  }
+  if (!out.empty()) return out;
+  for (const auto& route : routes_) {
+    if (route.prefix && path.size() > route.path.size() && path.starts_with(route.path) &&
+        path.find('/', route.path.size()) == std::string_view::npos) {
+      out.push_back(&route);
+    }
+  }
+  return out;
 }
 
 const Router::Route* Router::Find(http::verb method, std::string_view path) const {
-  for (const auto& route : routes_) {
-    if (route.path == path && route.method == method) return &route;
+  for (const Route* route : RoutesFor(path)) {
+    if (route->method == method) return route;
   }
   return nullptr;
 }
 
 std::string Router::AllowedMethods(std::string_view path) const {
   std::string allow;
-  for (const auto& route : routes_) {
-    if (route.path != path) continue;
+  for (const Route* r : RoutesFor(path)) {
+    const Route& route = *r;
     if (!allow.empty()) allow += ", ";
     allow += std::string(http::to_string(route.method));
     if (route.method == http::verb::get) allow += ", HEAD";
@@ -51,10 +72,9 @@ bool Router::AnsweredByGate(const HttpRequest& request, std::string_view path,
                             const std::shared_ptr<Connection>& conn) const {
   if (gate_ == nullptr) return false;
   std::string methods;
-  for (const auto& route : routes_) {
-    if (route.path != path) continue;
+  for (const Route* route : RoutesFor(path)) {
     if (!methods.empty()) methods += ", ";
-    methods += http::to_string(route.method);
+    methods += http::to_string(route->method);
   }
   GateDecision d = gate_->Check(request, path, methods);
   for (auto& [name, value] : d.headers) conn->AddHeader(std::move(name), std::move(value));
@@ -80,13 +100,9 @@ bool Router::AnsweredByGate(const HttpRequest& request, std::string_view path,
 
 void Router::Report(std::string_view path, int status, double ms) const {
   if (observer_ == nullptr) return;
-  for (const auto& route : routes_) {
-    if (route.path == path) {
-      observer_->OnRequest(route.path, status, ms);
-      return;
-    }
-  }
-  observer_->OnRequest("other", status, ms);
+  const std::vector<const Route*> routes = RoutesFor(path);
+  observer_->OnRequest(routes.empty() ? std::string_view("other") : routes.front()->label, status,
+                       ms);
 }
 
 }  // namespace modeld::httpapi

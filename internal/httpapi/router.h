@@ -14,7 +14,8 @@ namespace modeld::httpapi {
 
 class Connection;
 
-// Maps method + path to a handler. Exact paths; the query string is ignored.
+// Maps method + path to a handler. Exact paths first, then prefix routes
+// (AddPrefix); the query string is ignored.
 // HEAD is served by the GET handler (the connection sends only the header).
 // Thread-safety: fill it before the server starts; then read-only.
 class Router {
@@ -22,6 +23,10 @@ class Router {
   using Handler = std::function<void(const HttpRequest&, const std::shared_ptr<Connection>&)>;
 
   void Add(http::verb method, std::string path, Handler handler);
+  // Serves every one-segment path under `prefix` (which ends in '/') that
+  // no exact route matches, e.g. "/v1/models/" for model ids a config
+  // reload added. Reported to the observer as prefix + "{id}".
+  void AddPrefix(http::verb method, std::string prefix, Handler handler);
   // Unknown paths get 404 not_found, known paths with another method 405
   // with an Allow header.
   void Dispatch(const HttpRequest& request, const std::shared_ptr<Connection>& conn) const;
@@ -40,9 +45,13 @@ class Router {
  private:
   struct Route {
     http::verb method;
-    std::string path;
+    std::string path;  // the exact path, or the prefix of a prefix route
     Handler handler;
+    bool prefix = false;
+    std::string label;  // what Report passes on: path, or prefix + "{id}"
   };
+  // The routes for `path`: the exact ones, or else the matching prefix ones.
+  std::vector<const Route*> RoutesFor(std::string_view path) const;
   // True when the gate answered the request itself.
   bool AnsweredByGate(const HttpRequest& request, std::string_view path,
                       const std::shared_ptr<Connection>& conn) const;

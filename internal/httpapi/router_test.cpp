@@ -32,6 +32,24 @@ TEST(RouterTest, ReportsRegisteredRoutesAndFoldsOthers) {
                                                  "other 404 4", "other 413 5"}));
 }
 
+TEST(RouterTest, PrefixRoutesServeOneSegmentThatNoExactRouteServes) {
+  Router router;
+  const Router::Handler noop = [](const HttpRequest&, const std::shared_ptr<Connection>&) {};
+  router.Add(http::verb::get, "/v1/models/tiny", noop);
+  router.AddPrefix(http::verb::get, "/v1/models/", noop);
+  EXPECT_EQ(router.AllowedMethods("/v1/models/tiny"), "GET, HEAD");  // the exact route only
+  EXPECT_EQ(router.AllowedMethods("/v1/models/added"), "GET, HEAD");
+  EXPECT_EQ(router.AllowedMethods("/v1/models/"), "");
+  EXPECT_EQ(router.AllowedMethods("/v1/models/a/b"), "");
+  Recorder rec;
+  router.SetObserver(&rec);
+  router.Report("/v1/models/tiny", 200, 1);
+  router.Report("/v1/models/added", 200, 2);
+  router.Report("/v1/models/a/b", 404, 3);
+  EXPECT_EQ(rec.calls, (std::vector<std::string>{"/v1/models/tiny 200 1", "/v1/models/{id} 200 2",
+                                                 "other 404 3"}));
+}
+
 TEST(RouterTest, AllowedMethodsAddHeadToGet) {
   Router router;
   const Router::Handler noop = [](const HttpRequest&, const std::shared_ptr<Connection>&) {};

@@ -233,6 +233,9 @@ class Backend {
   // first, and the bytes they count against the standby budget.
   virtual std::vector<StandbyModel> standby() const { return {}; }
   virtual uint64_t standby_bytes() const { return 0; }
+  // Frees the standby weights kept under registry id `id` (a config reload
+  // removed or changed that model).
+  virtual void DropStandby(const std::string& id) { (void)id; }
 };
 using BackendPtr = std::unique_ptr<Backend>;
 

@@ -39,6 +39,7 @@ class LlamaBackend : public Backend {
   void ReleaseFreeMemory() override;
   std::vector<StandbyModel> standby() const override;
   uint64_t standby_bytes() const override { return standby_->bytes(); }
+  void DropStandby(const std::string& id) override { standby_->EraseId(id); }
 
  private:
   LlamaBackend(int default_threads, uint64_t prompt_cache_bytes, uint64_t standby_bytes)

@@ -88,6 +88,22 @@ class StandbyPool {
     return {};
   }
 
+  // Frees the entries last used under registry id `id` (a reload removed
+  // or changed that model). Returns how many.
+  size_t EraseId(const std::string& id) {
+    std::list<Entry> freed;  // destroyed after the lock is released
+    sync::MutexLock lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      auto next = std::next(it);
+      if (it->id == id) {
+        bytes_ -= it->bytes;
+        freed.splice(freed.end(), entries_, it);
+      }
+      it = next;
+    }
+    return freed.size();
+  }
+
   // Frees every entry (to make room when memory ran out).
   void Clear() {
     std::list<Entry> freed;

@@ -35,6 +35,20 @@ class StandbyPoolTest : public ::testing::Test {
   std::vector<std::string> freed_;
 };
 
+// A reload that removes or changes a model drops its weights by id.
+TEST_F(StandbyPoolTest, EraseIdFreesThatModelsWeightsOnly) {
+  StandbyPool<FakeWeights> pool(100);
+  EXPECT_TRUE(pool.Put(Key("/a"), "a", Make("a"), 40));
+  EXPECT_TRUE(pool.Put(Key("/b"), "b", Make("b"), 30));
+  EXPECT_EQ(pool.EraseId("a"), 1u);
+  EXPECT_EQ(freed_, std::vector<std::string>{"a"});
+  EXPECT_EQ(pool.bytes(), 30u);
+  ASSERT_EQ(pool.List().size(), 1u);
+  EXPECT_EQ(pool.List()[0].id, "b");
+  EXPECT_EQ(pool.EraseId("nope"), 0u);
+  EXPECT_EQ(pool.bytes(), 30u);
+}
+
 TEST_F(StandbyPoolTest, EvictsLeastRecentlyUsedByBytes) {
   StandbyPool<FakeWeights> pool(100);
   EXPECT_TRUE(pool.Put(Key("/a"), "a", Make("a"), 40));

@@ -1,6 +1,7 @@
 #include "internal/manager/manager.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 namespace modeld::manager {
@@ -18,24 +19,56 @@ std::string SwitchMessage(const std::string& to) {
 
 Manager::Manager(llm::Backend& backend, std::vector<llm::LoadSpec> catalog, Options options,
                  Observer* observer)
-    : backend_(backend), catalog_(std::move(catalog)), options_(options), observer_(observer) {}
+    : backend_(backend),
+      options_(std::move(options)),
+      observer_(observer),
+      catalog_(std::make_shared<const std::vector<llm::LoadSpec>>(std::move(catalog))) {}
 
 Manager::~Manager() { Shutdown(); }
 
 void Manager::Start(const std::string& initial_model) {
   sync::MutexLock lock(mu_);
   if (worker_.joinable() || shutdown_) return;
-  if (!initial_model.empty() && FindSpec(initial_model) != nullptr) {
+  if (!initial_model.empty() && FindSpecLocked(initial_model) != nullptr) {
     target_ = initial_model;
     target_requested_ = false;
   }
   worker_ = std::thread([this] { WorkerLoop(); });
 }
 
-const llm::LoadSpec* Manager::FindSpec(const std::string& id) const {
-  auto it = std::find_if(catalog_.begin(), catalog_.end(),
+const llm::LoadSpec* Manager::FindSpecLocked(const std::string& id) const {
+  auto it = std::find_if(catalog_->begin(), catalog_->end(),
                          [&](const llm::LoadSpec& s) { return s.id == id; });
-  return it == catalog_.end() ? nullptr : &*it;
+  return it == catalog_->end() ? nullptr : &*it;
+}
+
+void Manager::SetCatalog(std::vector<llm::LoadSpec> catalog,
+                         const std::vector<std::string>& stale) {
+  auto next = std::make_shared<const std::vector<llm::LoadSpec>>(std::move(catalog));
+  {
+    sync::MutexLock lock(mu_);
+    catalog_.swap(next);
+    // A switch to a removed model that has not started loading: nothing
+    // else can serve its queue. (One loading already finishes, serves its
+    // queue, and is unloaded.)
+    if (!target_.empty() && target_ != loaded_ && target_ != loading_ &&
+        FindSpecLocked(target_) == nullptr) {
+      FailQueueLocked(Status::NotFound("model '" + target_ +
+                                       "' was removed from the registry by a config reload"));
+      target_ = FindSpecLocked(loaded_) != nullptr ? loaded_ : "";
+      target_requested_ = false;
+      restoring_ = false;
+    }
+    if (FindSpecLocked(previous_) == nullptr) previous_.clear();  // never restore a removed model
+    cv_.NotifyAll();  // the worker may now have an unload to do
+  }
+  for (const std::string& id : stale) backend_.DropStandby(id);
+}
+
+void Manager::FailQueueLocked(const Status& status) {
+  for (auto& r : queue_) FinishLocked(r, status, CancelReason::kNone);
+  queue_.clear();
+  if (observer_) observer_->OnQueueDepth(0);
 }
 
 Status Manager::Submit(const std::shared_ptr<Request>& request) {
@@ -43,15 +76,31 @@ Status Manager::Submit(const std::shared_ptr<Request>& request) {
   // vocabulary, not its weights), so one that cannot run is refused before
   // the switch cancels others' work. Unlocked: it may read the file.
   const std::string& named = request->requested_model();
-  if (const llm::LoadSpec* spec = FindSpec(named); spec != nullptr && named != Target()) {
-    if (Status st = backend_.Precheck(*spec, request->params()); !st.ok()) return st;
+  std::optional<llm::LoadSpec> precheck;
+  {
+    sync::MutexLock lock(mu_);
+    if (!options_.pinned.empty() && !named.empty() && named != options_.pinned) {
+      return Status::ModelPinned("this server serves only model '" + options_.pinned +
+                                 "' (--pin); model '" + named + "' is served elsewhere");
+    }
+    const llm::LoadSpec* spec = FindSpecLocked(named);
+    if (spec != nullptr && named != target_) precheck = *spec;
+  }
+  if (precheck) {
+    if (Status st = backend_.Precheck(*precheck, request->params()); !st.ok()) return st;
   }
   sync::MutexLock lock(mu_);
   if (shutdown_) return Status::ShuttingDown("server is shutting down");
   std::string id = request->requested_model();
   if (id.empty()) id = target_;
   if (id.empty()) return Status::NoModel("no model is loaded; name one in the 'model' field");
-  if (FindSpec(id) == nullptr) return Status::NotFound("model '" + id + "' is not in the registry");
+  if (FindSpecLocked(id) == nullptr) {
+    if (request->requested_model().empty()) {
+      return Status::NoModel("the current model '" + id +
+                             "' was removed from the registry; name one in the 'model' field");
+    }
+    return Status::NotFound("model '" + id + "' is not in the registry");
+  }
   if (request->cancelled()) return request->cancel_status();
   // Joining a load the manager started itself (default model, restore) does
   // not make it a client's: a departed client must not abort it.
@@ -182,7 +231,8 @@ bool Manager::CanAdmitLocked() const {
 }
 
 bool Manager::HasWorkLocked() const {
-  return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked();
+  return shutdown_ || NeedsSwitchLocked() || admission_.running() > 0 || CanAdmitLocked() ||
+         UnloadDueLocked();
 }
 
 void Manager::WorkerLoop() {
@@ -204,6 +254,10 @@ void Manager::WorkerLoop() {
       if (shutdown_) break;
       if (NeedsSwitchLocked()) {
         SwitchLocked();
+        continue;
+      }
+      if (UnloadDueLocked()) {
+        UnloadLocked();
         continue;
       }
     }
@@ -284,7 +338,16 @@ void Manager::StepLocked() {
 void Manager::SwitchLocked() {
   const std::string to = target_;
   const std::string from = loaded_;
-  const llm::LoadSpec spec = *FindSpec(to);  // target_ is always a catalog id
+  const llm::LoadSpec* entry = FindSpecLocked(to);
+  if (entry == nullptr) {
+    // A reload removed the target (a restore of a removed model, say).
+    FailQueueLocked(Status::NotFound("model '" + to + "' is not in the registry"));
+    target_.clear();
+    target_requested_ = false;
+    restoring_ = false;
+    return;
+  }
+  const llm::LoadSpec spec = *entry;  // the catalog may change while this loads
   const bool restoring = restoring_;
   auto control = std::make_shared<llm::LoadControl>();
   if (observer_) {
@@ -387,6 +450,32 @@ void Manager::SwitchLocked() {
     target_.clear();
   }
   target_requested_ = false;
+}
+
+bool Manager::UnloadDueLocked() const {
+  // target_ is empty when a reload removed both the loaded model and the
+  // one a pending switch was for.
+  return !loaded_.empty() && (target_ == loaded_ || target_.empty()) && queue_.empty() &&
+         admission_.running() == 0 && FindSpecLocked(loaded_) == nullptr;
+}
+
+void Manager::UnloadLocked() {
+  const std::string id = loaded_;
+  target_.clear();
+  loaded_.clear();
+  if (previous_ == id) previous_.clear();
+  preemptions_ += model_preemptions_;
+  model_preemptions_ = 0;
+  admission_.Reset(0);
+  running_.clear();
+  model_loaded_cells_ = 0;
+  kv_cells_used_ = 0;
+  SetStateLocked(ModelState::kEmpty, "");
+  release_pending_ = true;
+  mu_.unlock();
+  model_.reset();
+  backend_.DropStandby(id);  // freeing may have put its weights there
+  mu_.lock();
 }
 
 void Manager::FinishRunningLocked(const std::shared_ptr<Request>& request, Status status) {

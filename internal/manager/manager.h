@@ -20,6 +20,9 @@ namespace modeld::manager {
 
 struct Options {
   size_t max_queue = 64;  // waiting requests; running ones do not count
+  // --pin: the one model this replica serves; a request for another is
+  // refused with ModelPinned and never switches. Empty: any model.
+  std::string pinned;
 };
 
 // Owns the one model slot and runs requests on it. A request naming another
@@ -29,6 +32,10 @@ struct Options {
 // in arrival order as Admission allows, and drives the model one Step at a
 // time, so a new request starts at the next step. A failed load restores the
 // previous model.
+//
+// The catalog can be replaced while serving (a config reload, SetCatalog):
+// work already accepted for a model the new catalog lacks finishes, then
+// that model is unloaded; a changed entry applies at its next load.
 //
 // Thread-safety: all public methods are safe to call from any thread. One
 // worker thread owns the llm::Model; everything else is guarded by mu_.
@@ -54,6 +61,13 @@ class Manager {
 
   Snapshot GetSnapshot() const;
 
+  // Puts a new catalog in force (a config reload). Requests already queued
+  // or running for a model it lacks still finish; the model is unloaded
+  // once idle. A switch to such a model that has not started loading is
+  // dropped: its queued requests end with model_not_found. `stale` are the
+  // ids removed or changed: their standby weights are freed.
+  void SetCatalog(std::vector<llm::LoadSpec> catalog, const std::vector<std::string>& stale);
+
   // Cancels everything with shutting_down, aborts a load, frees the model and
   // joins the worker. Idempotent.
   void Shutdown();
@@ -76,11 +90,17 @@ class Manager {
   void FinishLocked(const std::shared_ptr<Request>& request, Status status, CancelReason reason)
       REQUIRES(mu_);
   void SetStateLocked(ModelState state, const std::string& model) REQUIRES(mu_);
-  const llm::LoadSpec* FindSpec(const std::string& id) const;
+  // The entry in the current catalog, or null; valid while mu_ is held.
+  const llm::LoadSpec* FindSpecLocked(const std::string& id) const REQUIRES(mu_);
+  // The loaded model left the catalog and nothing runs or waits on it.
+  bool UnloadDueLocked() const REQUIRES(mu_);
+  // Releases mu_ while the model is freed; holds it again on return.
+  void UnloadLocked() REQUIRES(mu_);
+  // Ends every queued request with `status`.
+  void FailQueueLocked(const Status& status) REQUIRES(mu_);
 
   // Constant after construction.
   llm::Backend& backend_;
-  const std::vector<llm::LoadSpec> catalog_;
   const Options options_;
   Observer* const observer_;  // may be null
 
@@ -93,6 +113,8 @@ class Manager {
 
   mutable sync::Mutex mu_;
   sync::CondVar cv_;
+  // Replaced whole by SetCatalog; a switch copies its entry under mu_.
+  std::shared_ptr<const std::vector<llm::LoadSpec>> catalog_ GUARDED_BY(mu_);
   std::deque<std::shared_ptr<Request>> queue_ GUARDED_BY(mu_);  // all for target_
   // Per sequence slot of the loaded model: the request running there, or null.
   std::vector<std::shared_ptr<Request>> running_ GUARDED_BY(mu_);

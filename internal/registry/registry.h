@@ -46,6 +46,12 @@ inline constexpr int kMaxParallel = 64;
 inline constexpr int64_t kDefaultPromptCacheBytes = int64_t{1} << 30;  // 1 GiB
 inline constexpr int64_t kDefaultMaxBodyBytes = 1 << 20;
 
+// How to read a registry file.
+struct ParseOptions {
+  // `models:` may be absent or empty (the models come from --models-dir).
+  bool models_optional = false;
+};
+
 // A validated registry. Immutable after construction, so safe to read from
 // any number of threads without synchronisation.
 class Registry {
@@ -53,13 +59,27 @@ class Registry {
   // Reads and parses `path`; relative model paths resolve against the folder
   // of `path`. Errors name the file as given, e.g.
   //   configs/models.yaml:7: models[1].ctx_size: expected a positive integer, got "abc"
-  static Result<Registry> LoadFile(const std::string& path);
+  static Result<Registry> LoadFile(const std::string& path, const ParseOptions& options = {});
 
   // Parses `yaml`; `file_name` is used only in messages, and relative model
   // paths resolve against `base_dir` (itself made absolute against the
   // working directory when relative). Never throws.
   static Result<Registry> Parse(std::string_view yaml, const std::string& file_name,
-                                const std::string& base_dir);
+                                const std::string& base_dir, const ParseOptions& options = {});
+
+  // Every problem of the file, not only the first (--check-config): empty
+  // when LoadFile would succeed. Checks the YAML only, not the model files.
+  static std::vector<Status> CheckFile(const std::string& path, const ParseOptions& options = {});
+
+  // A registry with no models and every default, for a folder-only setup
+  // (--models-dir without a YAML file).
+  static Registry Empty();
+
+  // This registry plus `extra` entries (from --models-dir) whose ids it
+  // does not have yet: the registry's own entry wins a conflict. The ids
+  // left out are appended to *shadowed when it is given.
+  Registry WithModels(std::vector<ModelEntry> extra,
+                      std::vector<std::string>* shadowed = nullptr) const;
 
   // The entry with this id, or nullptr. The pointer lives as long as *this.
   const ModelEntry* Find(std::string_view id) const;

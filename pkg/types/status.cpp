@@ -38,6 +38,8 @@ std::string_view CodeName(Code code) {
       return "host_not_allowed";
     case Code::kUnsupportedMediaType:
       return "unsupported_media_type";
+    case Code::kModelPinned:
+      return "model_pinned";
   }
   return "internal_error";
 }

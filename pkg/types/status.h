@@ -27,6 +27,7 @@ enum class Code {
   kOriginNotAllowed,      // a browser Origin that --cors-origins does not allow
   kHostNotAllowed,        // a Host header that is not this server (DNS rebinding)
   kUnsupportedMediaType,  // a POST body that is not application/json
+  kModelPinned,           // --pin: this replica serves one model, the request names another
 };
 
 // The wire name of a code, e.g. "model_not_found".
@@ -58,6 +59,8 @@ class Status {
   static Status UnsupportedMediaType(std::string m) {
     return {Code::kUnsupportedMediaType, std::move(m)};
   }
+
+  static Status ModelPinned(std::string m) { return {Code::kModelPinned, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

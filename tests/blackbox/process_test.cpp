@@ -179,7 +179,7 @@ TEST_F(ProcessTest, ShippedConfigServesOutOfTheBox) {
   }
 }
 
-// SIGHUP (a future config reload) and SIGUSR1/SIGUSR2 used to end the
+// SIGHUP (now a config reload) and SIGUSR1/SIGUSR2 used to end the
 // process at once, cutting streams mid-chunk with nothing logged.
 TEST_F(ProcessTest, HupAndUsrSignalsAreLoggedAndServingGoesOn) {
   Server* s = StartStandard("tiny");
@@ -196,6 +196,10 @@ TEST_F(ProcessTest, HupAndUsrSignalsAreLoggedAndServingGoesOn) {
   auto hup = s->WaitForLog([](const json& l) { return Str(l, "signal") == "SIGHUP"; }, Millis(1));
   ASSERT_TRUE(hup.has_value());
   EXPECT_NE(Str(*hup, "msg").find("reload"), std::string::npos) << *hup;
+  // The reload itself (the config is unchanged) leaves the stream alone.
+  EXPECT_TRUE(
+      s->WaitForLog([](const json& l) { return Str(l, "msg") == "config reloaded"; }, Millis(10000))
+          .has_value());
   ExpectCompleted(Finish(stream, Millis(30000)), "tiny");
   EXPECT_EQ(Get(s->port(), "/healthz").status, 200);
   EXPECT_FALSE(s->process().WaitExit(Millis(1)).has_value()) << "the process ended";
