@@ -79,6 +79,12 @@ struct GenerateParams {
   int max_tokens = 256;
   SamplingParams sampling;
   std::vector<std::string> stop;
+  // Constrained output (at most one is set; empty: free text). A JSON
+  // schema (JSON text), converted to a grammar by llama.cpp's common
+  // library, or a GBNF grammar as llama.cpp reads it. Generation then
+  // follows the grammar token by token and ends where it is complete.
+  std::string json_schema;
+  std::string grammar;
 };
 
 struct GenerateStats {
@@ -116,6 +122,9 @@ struct PreparedPrompt {
   // The most KV cells the sequence may fill: prompt plus max_tokens, at
   // most the context.
   int cells = 0;
+  // The GBNF that constrains the output, already compiled once against the
+  // vocabulary; empty: free text.
+  std::string grammar;
 };
 
 // How one sequence ended (Model::Step). Its cells are free by then, and its
