@@ -212,22 +212,24 @@ Status ToolCallsAsText(const json& tool_calls, const std::string& where, std::st
 }
 
 bool ParseToolReply(std::string_view text, ParsedToolReply& out) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // ordered_json: the arguments keep the order the model wrote them in.
+  const ojson j = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return false;
-  if (const json* r = Field(j, "response"); r != nullptr && r->is_string()) {
+  if (auto r = j.find("response"); r != j.end() && r->is_string()) {
     out.content = r->get<std::string>();
     return true;
   }
-  const json* calls = Field(j, "tool_calls");
-  if (calls == nullptr || !calls->is_array() || calls->empty()) return false;
-  for (const json& c : *calls) {
-    const json* name = c.is_object() ? Field(c, "name") : nullptr;
-    if (name == nullptr || !name->is_string()) return false;
-    const json* args = Field(c, "arguments");
+  auto calls = j.find("tool_calls");
+  if (calls == j.end() || !calls->is_array() || calls->empty()) return false;
+  for (const ojson& c : *calls) {
+    if (!c.is_object()) return false;
+    auto name = c.find("name");
+    if (name == c.end() || !name->is_string()) return false;
+    auto args = c.find("arguments");
     out.calls.push_back({NewCallId(), name->get<std::string>(),
-                         args == nullptr
+                         args == c.end()
                              ? std::string("{}")
-                             : args->dump(-1, ' ', false, json::error_handler_t::replace)});
+                             : args->dump(-1, ' ', false, ojson::error_handler_t::replace)});
   }
   return true;
 }

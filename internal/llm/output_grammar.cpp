@@ -4,6 +4,7 @@
 #include <string>
 
 #include "internal/llm/chat_template.h"
+#include "internal/llm/gbnf_syntax.h"
 #include "internal/llm/llama_log.h"
 
 // common's headers: only this file (and the chat glue) includes them.
@@ -41,6 +42,7 @@ Result<std::string> OutputGrammar(const GenerateParams& params) {
 }
 
 Status CheckGrammar(const llama_vocab* vocab, const std::string& gbnf, const char* field) {
+  if (Status st = CheckGbnfSyntax(gbnf, field); !st.ok()) return st;
   LlamaThreadErrors errors;  // llama.cpp only logs why a grammar fails
   llama_sampler* s = nullptr;
   try {
