@@ -116,12 +116,16 @@ describe('structured output and tools: openai SDK against modeld', () => {
     const choice = r.choices[0];
     assert.equal(choice.finish_reason, 'tool_calls');
     assert.equal(choice.message.content, null);
-    assert.equal(choice.message.tool_calls.length, 1);
-    const call = choice.message.tool_calls[0];
-    assert.match(call.id, /^call_/);
-    assert.equal(call.type, 'function');
-    assert.equal(call.function.name, 'get_weather');
-    assertWeather(JSON.parse(call.function.arguments));
+    assert.ok(choice.message.tool_calls.length >= 1);
+    const ids = new Set();
+    for (const call of choice.message.tool_calls) {  // parallel calls allowed: all the named one
+      assert.match(call.id, /^call_/);
+      ids.add(call.id);
+      assert.equal(call.type, 'function');
+      assert.equal(call.function.name, 'get_weather');
+      assertWeather(JSON.parse(call.function.arguments));
+    }
+    assert.equal(ids.size, choice.message.tool_calls.length, 'ids are unique');
   });
 
   test('tool_choice required with parallel_tool_calls false makes exactly one call', async () => {
@@ -142,6 +146,7 @@ describe('structured output and tools: openai SDK against modeld', () => {
     const stream = await client.chat.completions.create({
       model: 'tiny', messages: ask, max_tokens: 200, temperature: 0, stream: true,
       tools: [weatherTool], tool_choice: {type: 'function', function: {name: 'get_weather'}},
+      parallel_tool_calls: false,
     });
     const calls = [];
     let finish = null;
