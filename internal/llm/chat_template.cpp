@@ -86,6 +86,9 @@ Status JinjaTemplate::Render(const std::vector<ChatMessage>& messages, std::stri
   } catch (const std::exception& e) {
     return TemplateError(model_id_, e.what());
   }
+  // Jinja renders undefined variables as nothing; a chat prompt of nothing
+  // means the template does not fit (e.g. "{{ garbage }}").
+  if (out.empty()) return TemplateError(model_id_, "it rendered an empty prompt");
   return Status::Ok();
 }
 

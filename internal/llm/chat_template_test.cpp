@@ -89,6 +89,11 @@ TEST_F(ChatTemplateTest, BrokenTemplatesAreTemplateErrorsNamingTheModel) {
   EXPECT_EQ(bad.status().code(), Code::kTemplateError);
   EXPECT_NE(bad.status().message().find("'tiny'"), std::string::npos);
 
+  auto empty = JinjaTemplate::Create(model_.get(), "{{ garbage }}", "tiny");
+  ASSERT_TRUE(empty.ok());
+  std::string nothing;
+  EXPECT_EQ((*empty)->Render({{"user", "hi"}}, nothing).code(), Code::kTemplateError);
+
   auto raising = JinjaTemplate::Create(model_.get(), "{{ raise_exception('no way') }}", "tiny");
   ASSERT_TRUE(raising.ok());
   std::string out;
