@@ -54,9 +54,23 @@ def _server_schema(port, prompt, max_tokens, sch):
             "total_ms": (r.t_end - r.t_send) * 1e3}
 
 
+def _prompt(server, n):
+    """The first decode prompt llama-server streams `n` free tokens for (its
+    /completion refuses some prompts on random weights, as in decode)."""
+    for prompt in DECODE_PROMPTS:
+        if server is None:
+            return prompt
+        try:
+            m.llama_completion(server.port, prompt, n)
+            return prompt
+        except m.MeasureError as e:
+            log(f"json_schema: llama-server refuses prompt {prompt[:40]!r}: {str(e)[:200]}")
+    return DECODE_PROMPTS[0]
+
+
 def _model(b, modeld, server, missing, mid):
-    prompt = DECODE_PROMPTS[0]
     n = b.tokens
+    prompt = _prompt(server, n)
     sch = schema(max(4, n // 3))
     limit = n * 4  # the schema ends first; this only guards against a runaway
     cs = [
