@@ -26,6 +26,13 @@ class Reader {
   }
   const std::set<std::string>& defined() const { return defined_; }
   const std::set<std::pair<std::string, size_t>>& used() const { return used_; }
+  // Token references: (text or empty, id, position).
+  struct Token {
+    std::string text;
+    unsigned long long id;
+    size_t pos;
+  };
+  const std::vector<Token>& tokens() const { return tokens_; }
 
  private:
   bool End() const { return p_ >= s_.size(); }
@@ -115,22 +122,25 @@ class Reader {
         Fail("unknown escape");
     }
   }
-  void Token() {
+  void TokenRef() {
     if (At() == '!') ++p_;
     if (At() != '<') Fail("expecting '<'");
+    const size_t start = p_;
     ++p_;
     if (At() == '[') {
       ++p_;
-      Int();
+      const unsigned long long id = Int();
       if (At() != ']') Fail("expecting ']'");
       ++p_;
       if (At() != '>') Fail("expecting '>'");
       ++p_;
+      tokens_.push_back({std::string(), id, start});
       return;
     }
     while (!End() && At() != '>') ++p_;
     if (At() != '>') Fail("expecting '>'");
     ++p_;
+    tokens_.push_back({std::string(s_.substr(start, p_ - start)), 0, start});
   }
   void Repeat(bool have_item) {
     if (!have_item) Fail("expecting an item before */+/?/{");
@@ -163,7 +173,7 @@ class Reader {
         ++p_;
         item = true;
       } else if (c == '<' || c == '!') {
-        Token();
+        TokenRef();
         item = true;
       } else if (Word(c)) {
         const size_t at = p_;
@@ -232,11 +242,12 @@ class Reader {
   size_t p_ = 0;
   std::set<std::string> defined_;
   std::set<std::pair<std::string, size_t>> used_;
+  std::vector<Token> tokens_;
 };
 
-std::string Where(std::string_view s, size_t pos) {
-  size_t line = 1;
-  size_t col = 1;
+void LineColumn(std::string_view s, size_t pos, size_t& line, size_t& col) {
+  line = 1;
+  col = 1;
   for (size_t i = 0; i < pos && i < s.size(); ++i) {
     if (s[i] == '\n') {
       ++line;
@@ -245,12 +256,24 @@ std::string Where(std::string_view s, size_t pos) {
       ++col;
     }
   }
+}
+
+std::string Where(std::string_view s, size_t pos) {
+  size_t line = 0;
+  size_t col = 0;
+  LineColumn(s, pos, line, col);
   return " at line " + std::to_string(line) + " column " + std::to_string(col);
 }
 
 }  // namespace
 
 Status CheckGbnfSyntax(std::string_view gbnf, const char* field) {
+  std::vector<GbnfTokenRef> tokens;
+  return CheckGbnfSyntax(gbnf, field, tokens);
+}
+
+Status CheckGbnfSyntax(std::string_view gbnf, const char* field,
+                       std::vector<GbnfTokenRef>& tokens) {
   const std::string prefix = std::string(field) + " is invalid: ";
   if (gbnf.find('\0') != std::string_view::npos) {
     return Status::InvalidRequest(prefix + "it contains a NUL character");
@@ -269,6 +292,11 @@ Status CheckGbnfSyntax(std::string_view gbnf, const char* field) {
   }
   if (r.defined().count("root") == 0) {
     return Status::InvalidRequest(prefix + "it has no 'root' rule");
+  }
+  for (const auto& t : r.tokens()) {
+    GbnfTokenRef ref{t.text, t.id, 0, 0};
+    LineColumn(gbnf, t.pos, ref.line, ref.column);
+    tokens.push_back(std::move(ref));
   }
   return Status::Ok();
 }

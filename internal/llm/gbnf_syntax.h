@@ -1,6 +1,8 @@
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "pkg/types/status.h"
 
@@ -15,5 +17,17 @@ namespace modeld::llm {
 // parser (token references need the vocabulary).
 // Returns InvalidRequest "<field> is invalid: <why> at line L column C".
 Status CheckGbnfSyntax(std::string_view gbnf, const char* field);
+
+// A token reference in a grammar: `<text>` (to be one token of the
+// vocabulary) or `<[id]>` (`text` empty).
+struct GbnfTokenRef {
+  std::string text;  // with its angle brackets
+  unsigned long long id = 0;
+  size_t line = 0, column = 0;
+};
+
+// As above, and appends the grammar's token references to `tokens` (only
+// the vocabulary can check them).
+Status CheckGbnfSyntax(std::string_view gbnf, const char* field, std::vector<GbnfTokenRef>& tokens);
 
 }  // namespace modeld::llm

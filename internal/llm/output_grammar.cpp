@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "internal/llm/chat_template.h"
 #include "internal/llm/gbnf_syntax.h"
@@ -42,7 +43,30 @@ Result<std::string> OutputGrammar(const GenerateParams& params) {
 }
 
 Status CheckGrammar(const llama_vocab* vocab, const std::string& gbnf, const char* field) {
-  if (Status st = CheckGbnfSyntax(gbnf, field); !st.ok()) return st;
+  std::vector<GbnfTokenRef> tokens;
+  if (Status st = CheckGbnfSyntax(gbnf, field, tokens); !st.ok()) return st;
+  // Token references need the vocabulary; llama.cpp would print a bad one
+  // to stderr, so they are checked here the way it resolves them.
+  const auto n_vocab = static_cast<unsigned long long>(llama_vocab_n_tokens(vocab));
+  for (const GbnfTokenRef& t : tokens) {
+    const std::string where =
+        " at line " + std::to_string(t.line) + " column " + std::to_string(t.column);
+    if (t.text.empty()) {
+      if (t.id >= n_vocab) {
+        return Status::InvalidRequest(std::string(field) + " is invalid: token id " +
+                                      std::to_string(t.id) + " is not in the vocabulary (" +
+                                      std::to_string(n_vocab) + " tokens)" + where);
+      }
+      continue;
+    }
+    llama_token ids[2];
+    const int32_t n = llama_tokenize(vocab, t.text.data(), static_cast<int32_t>(t.text.size()), ids,
+                                     2, /*add_special=*/false, /*parse_special=*/true);
+    if (n != 1) {
+      return Status::InvalidRequest(std::string(field) + " is invalid: " + Clip(t.text) +
+                                    " is not one token of the vocabulary" + where);
+    }
+  }
   LlamaThreadErrors errors;  // llama.cpp only logs why a grammar fails
   llama_sampler* s = nullptr;
   try {

@@ -89,6 +89,17 @@ TEST_F(OutputGrammarTest, InvalidGrammarsAreRequestErrorsSayingWhy) {
   EXPECT_TRUE(CheckGrammar(Vocab(), "root ::= \"yes\" | \"no\"", "grammar").ok());
 }
 
+TEST_F(OutputGrammarTest, TokenReferencesAreCheckedAgainstTheVocabulary) {
+  EXPECT_TRUE(CheckGrammar(Vocab(), "root ::= <|im_end|> | <[5]>", "grammar").ok());
+  const Status unknown = CheckGrammar(Vocab(), "root ::= <no-such-token>", "grammar");
+  EXPECT_EQ(unknown.code(), Code::kInvalidRequest);
+  EXPECT_NE(unknown.message().find("<no-such-token> is not one token"), std::string::npos)
+      << unknown.message();
+  const Status id = CheckGrammar(Vocab(), "root ::= <[99999999]>", "grammar");
+  EXPECT_EQ(id.code(), Code::kInvalidRequest);
+  EXPECT_NE(id.message().find("not in the vocabulary"), std::string::npos) << id.message();
+}
+
 TEST(OutputGrammarGenerateTest, SchemaOutputParsesAndValidatesGreedyAndSampled) {
   ModelPtr model = LoadOrFail(TinyModelPath());
   ASSERT_NE(model, nullptr);
