@@ -30,7 +30,7 @@ shopt -s nullglob
 results=("$tmp"/2*.json)
 ((${#results[@]} == 1)) || { echo "expected one results JSON, got ${#results[@]}" >&2; exit 1; }
 python3 "$root/bench/check_results.py" "${results[0]}" \
-  --expect-ok modeld-sse,modeld-ndjson,modeld,modeld-switch,modeld-standby,floor \
+  --expect-ok modeld-sse,modeld-ndjson,modeld,modeld-switch,modeld-standby,floor,modeld-free,modeld-schema \
   --expect-missing llama-server,llama-bench,llama-server-router
 python3 - "${results[0]}" <<'PY'
 import json, sys

@@ -26,7 +26,7 @@ def _blocks(doc, scenario):
 
 
 def contender_entries(doc):
-    for scenario in ("decode", "ttft", "switch", "standby", "coldcache", "repack"):
+    for scenario in ("decode", "ttft", "switch", "standby", "coldcache", "repack", "json_schema"):
         for key, block in _blocks(doc, scenario):
             for name, entry in (block.get("contenders") or {}).items():
                 yield f"{scenario}/{key}/{name}", name, entry

@@ -26,7 +26,8 @@
   X(registry_yaml)             \
   X(stop_matcher)              \
   X(utf8_stream)               \
-  X(chat_template)
+  X(chat_template)             \
+  X(gbnf_syntax)
 
 #define MODELD_DECLARE_TARGET(name) \
   extern "C" int modeld_fuzz_##name(const uint8_t* data, size_t size);

@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--quick]
 #                    [--scenario decode,ttft,switch,standby,coldcache,repack,memory,
-#                                pertoken,concurrency,chat,embeddings]
+#                                pertoken,concurrency,chat,embeddings,json_schema]
 #                    [--models tiny,small,1b] [--reps N] [--tokens N]
 #                    [--memory-switches N] [--clients 1,2,4,8]
 #                    [--concurrency-tokens N] [--chat-turns N] [--out DIR]
@@ -21,7 +21,9 @@
 # on small and 1b with the prompt cache, TTFT per turn: modeld vs
 # llama-server -np 1, and both with a request for tiny between turns, the
 # latter in router mode; quick: tiny, 3 turns), and embeddings (inputs/s of
-# /v1/embeddings vs llama-server --embeddings). bench/README.md has the details.
+# /v1/embeddings vs llama-server --embeddings), and json_schema (decode tok/s
+# with a JSON schema against without one: modeld /infer vs llama-server
+# /completion, both with `json_schema`). bench/README.md has the details.
 #
 # It builds nothing twice: llama-bench and llama-server come from
 # `scripts/setup.sh --tools` (cached beside the llama.cpp libraries), modeld
@@ -53,7 +55,7 @@ while (($#)); do
     --scenario|--reps|--tokens|--memory-switches|--wait-quiet|--clients|--concurrency-tokens|--chat-turns)
       pass+=("$1" "$2"); shift 2 ;;
     --keep-workdir) pass+=("$1"); shift ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -138,12 +138,42 @@ if [[ ! -f "$prefix/.modeld-complete" ]]; then
   rm -rf "$bdir"
 fi
 
+# The tools' build folder (common, llama-bench, llama-server): same source
+# and flags as the libraries, so it shares their ccache entries.
+tdir="$cache/build/tools-$key"
+configure_tools() {
+  quiet "$cache/build/tools-$key.log" cmake -S "$src" -B "$tdir" "${common[@]}" \
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_COMMON=ON
+}
+
+# ---- 3. llama.cpp's common library -------------------------------------------
+# Chat templates (Jinja), tool-call parsing and JSON-schema-to-grammar
+# (docs/decisions.md). Added to the same prefix without changing its key, so
+# a prefix made before this step gains the library and nothing else is
+# rebuilt. Its headers go to include/llama-common/; they include only
+# llama.h and the standard library (common_json hides its nlohmann copy), so
+# modeld's own nlohmann_json is not shadowed. No libcurl: this llama.cpp has
+# no LLAMA_CURL, and LLAMA_OPENSSL=OFF keeps the HTTP client plain.
+if [[ ! -f "$prefix/lib/libllama-common.a" ]]; then
+  fetch_source
+  log "building llama.cpp's common library -> $prefix"
+  configure_tools
+  quiet "$cache/build/tools-$key.log" cmake --build "$tdir" -j"$(nproc)" \
+    --target llama-common llama-common-base
+  inc="$prefix/include/llama-common"
+  mkdir -p "$inc/jinja"
+  cp "$src"/common/*.h "$src"/common/*.hpp "$inc/"
+  cp "$src"/common/jinja/*.h "$inc/jinja/"
+  cp "$tdir/common/libllama-common-base.a" "$prefix/lib/"
+  # Last: its presence marks the step complete.
+  cp "$tdir/common/libllama-common.a" "$prefix/lib/libllama-common.a.tmp"
+  mv "$prefix/lib/libllama-common.a.tmp" "$prefix/lib/libllama-common.a"
+fi
+
 if [[ $with_tools == 1 && ! -x "$prefix/bin/llama-server" ]]; then
   fetch_source
   log "building llama-bench and llama-server from the same source and flags"
-  tdir="$cache/build/tools-$key"
-  quiet "$cache/build/tools-$key.log" cmake -S "$src" -B "$tdir" "${common[@]}" \
-    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_COMMON=ON
+  configure_tools
   quiet "$cache/build/tools-$key.log" cmake --build "$tdir" -j"$(nproc)" --target llama-bench llama-server
   mkdir -p "$prefix/bin"
   cp "$tdir/bin/llama-bench" "$tdir/bin/llama-server" "$prefix/bin/"

@@ -13,7 +13,8 @@ import time
 
 from harness import machine, report_chart, report_md, schema, targets
 from harness import (scenario_chat, scenario_coldcache, scenario_concurrency,
-                     scenario_embeddings, scenario_pertoken, scenario_repack, scenario_standby, scenario_switch,
+                     scenario_embeddings, scenario_jsonschema, scenario_pertoken, scenario_repack,
+                     scenario_standby, scenario_switch,
                      scenario_throughput)
 from harness.context import CHAT_REPLY_TOKENS, CHAT_USER_WORDS, Bench
 from harness.contenders import MeasureError, modeld_infer, probe_count_tokens
@@ -22,7 +23,7 @@ from harness.procs import (ServerError, hugetlb_env, modeld_malloc_env, start_mo
 from harness.util import CpuMeter, loadavg, log, wait_quiet
 
 SCENARIOS = ["decode", "ttft", "switch", "standby", "coldcache", "repack", "memory", "pertoken",
-             "concurrency", "chat", "embeddings"]
+             "concurrency", "chat", "embeddings", "json_schema"]
 SHARED_MODELD = ("decode", "ttft", "switch")  # the scenarios that use the run's one modeld
 STEP_SCENARIOS = {"throughput": ("decode", "ttft")}
 NOISY_LOAD = 1.5        # a 1-minute load average above this makes numbers unreliable
@@ -153,7 +154,8 @@ def run_scenarios(b, a):
                     b, results.get("decode"))}),
                 ("concurrency", lambda: {"concurrency": scenario_concurrency.run(b)}),
                 ("chat", lambda: {"chat": scenario_chat.run(b)}),
-                ("embeddings", lambda: {"embeddings": scenario_embeddings.run(b)})],
+                ("embeddings", lambda: {"embeddings": scenario_embeddings.run(b)}),
+                ("json_schema", lambda: {"json_schema": scenario_jsonschema.run(b)})],
                a.scenarios, results, noise)
     return results, noise
 

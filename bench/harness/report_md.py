@@ -351,6 +351,25 @@ def _chat(res):
     return lines[:-1]
 
 
+def _json_schema(res):
+    lines = ["### Decode with a JSON schema (tok/s, higher is better)", "",
+             "modeld `/infer` with `json_schema` vs llama-server `/completion` with "
+             "`json_schema` (both: llama.cpp's json_schema_to_grammar and grammar sampler), "
+             "beside free-text decode. The schema is an array of small integers of fixed "
+             "length; greedy.", ""]
+    rows = []
+    for mid, c in res.items():
+        e, r = c["contenders"], c["ratios"]
+        rows.append([mid, cell(e["modeld-schema"]), cell(e["llama-server-schema"]),
+                     ratio_cell(r["modeld-schema/llama-server-schema"]),
+                     cell(e["modeld-free"]), cell(e["llama-server-free"]),
+                     ratio_cell(r["modeld-free/llama-server-free"]),
+                     ratio_cell(r["modeld-schema/modeld-free"])])
+    return lines + _table(["model", "modeld, schema", "llama-server, schema", "modeld / server",
+                           "modeld, free", "llama-server, free", "modeld / server",
+                           "modeld schema / free"], rows)
+
+
 def _targets(rows):
     body = [[r["scenario"], r["subject"], r["metric"], r["target"],
              "–" if r["value"] is None else num(r["value"]),
@@ -383,7 +402,8 @@ def render(doc, json_name, chart_path):
                     ("coldcache", lambda r: _coldcache(r, alloc)), ("repack", _repack),
                     ("memory", _memory), ("pertoken", _pertoken),
                     ("concurrency", _concurrency), ("chat", _chat),
-                    ("embeddings", _embeddings)):
+                    ("embeddings", _embeddings),
+                    ("json_schema", _json_schema)):
         if res.get(key):
             lines += fn(res[key]) + [""]
     notes = [f"¹ n/a: {why}." for why in doc["contenders_missing"].values()]

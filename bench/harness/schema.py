@@ -31,6 +31,7 @@ CONTENDERS = {
     "concurrency": ("modeld", "llama-server"),
     "chat": ("modeld", "llama-server", "modeld-switch", "llama-server-router"),
     "embeddings": ("modeld", "llama-server"),
+    "json_schema": ("modeld-free", "modeld-schema", "llama-server-free", "llama-server-schema"),
 }
 LATENCY = ("ttft_p50_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms")
 
@@ -232,7 +233,7 @@ def validate(doc, expect_ok_names=()):
     for name in doc["config"].get("scenarios", []):
         if name not in sc:
             problems.append(f"scenario {name} requested but absent")
-    for name in ("decode", "ttft"):
+    for name in ("decode", "ttft", "json_schema"):
         for mid in doc["config"]["models"] if name in sc else []:
             if mid not in sc[name]:
                 problems.append(f"{name}: model {mid} absent")

@@ -11,6 +11,7 @@ CHAT_SERVER_MAX = 1.1    # modeld / llama-server (1 slot) TTFT of the last turn
 CHAT_SWITCH_SLACK = 1.2  # with switches: last-turn TTFT <= switch + this x no-switch TTFT
 CHAT_ROUTER_MIN = 3      # router / modeld last-turn TTFT, both with switches
 DECODE_BENCH_MIN = 0.99  # modeld SSE / llama-bench tg tok/s, every preset
+JSON_SCHEMA_SERVER_MIN = 0.95  # modeld / llama-server decode tok/s with a JSON schema (issue 15)
 SWITCH_ROUTER_MIN = 1.5  # router / modeld switch time, every pair, both directions
 SWITCH_ROUTER_MIN_TINY_SMALL = 3  # the same for tiny<->small (issue 4)
 SWITCH_FLOOR_MAX = 1.05  # modeld / in-process floor switch time
@@ -40,6 +41,11 @@ def evaluate(results):
         v = t["deltas_ms"][f"modeld-llama-bench-pp{TTFT_PROMPT_TOKENS}"]
         rows.append(_row("ttft", mid, f"modeld TTFT - llama-bench pp{TTFT_PROMPT_TOKENS} (ms)",
                          "<= 2", v, v is not None and v <= 2.0))
+    for mid, j in (results.get("json_schema") or {}).items():
+        v = j["ratios"]["modeld-schema/llama-server-schema"]
+        rows.append(_row("json_schema", mid, "modeld / llama-server decode tok/s with a schema",
+                         f">= {JSON_SCHEMA_SERVER_MIN}", v,
+                         v is not None and v >= JSON_SCHEMA_SERVER_MIN))
     rows += _switch(results.get("switch") or {})
     rows += _standby(results.get("standby") or {})
     mem = results.get("memory") or {}

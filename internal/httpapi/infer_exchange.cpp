@@ -163,6 +163,9 @@ void InferExchange::AppendHeaders() {
 }
 
 void InferExchange::AppendFramed() {
+  // A format may hold text back (a tool reply); an empty chunk would end
+  // the chunked body.
+  if (body_.empty()) return;
   if (!chunked_) {
     out_.append(body_);
     return;

@@ -3,6 +3,24 @@
 #include "internal/httpapi/json_fields.h"
 
 namespace modeld::httpapi {
+namespace {
+
+// `json_schema` (an object) or `grammar` (GBNF text), at most one. Their
+// content is checked against the model's vocabulary later (Prepare, or the
+// check before a switch).
+Status ReadConstraint(const nlohmann::json& j, llm::GenerateParams& p) {
+  if (auto it = j.find("json_schema"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return Status::InvalidRequest("field 'json_schema' must be an object");
+    p.json_schema = it->dump();
+  }
+  if (Status st = ReadString(j, "grammar", p.grammar); !st.ok()) return st;
+  if (!p.json_schema.empty() && !p.grammar.empty()) {
+    return Status::InvalidRequest("fields 'json_schema' and 'grammar' cannot be used together");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<InferCall> ParseInferRequest(std::string_view body) {
   auto parsed = ParseObject(body);
@@ -37,6 +55,7 @@ Result<InferCall> ParseInferRequest(std::string_view body) {
        }) {
     if (!st.ok()) return st;
   }
+  if (Status st = ReadConstraint(j, p); !st.ok()) return st;
   p.max_tokens = static_cast<int>(max_tokens);
   call.max_tokens_given = j.contains("max_tokens") && !j["max_tokens"].is_null();
   s.top_k = static_cast<int>(top_k);

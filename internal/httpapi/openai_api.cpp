@@ -83,9 +83,12 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
     return;
   }
   auto request = std::make_shared<manager::Request>(call->model, std::move(call->params));
-  OpenAiResponseInfo info{kind, call->stream, call->include_usage,
+  OpenAiResponseInfo info{kind,
+                          call->stream,
+                          call->include_usage,
                           NewId(kind == OpenAiKind::kChat ? "chatcmpl-" : "cmpl-"),
-                          static_cast<int64_t>(std::time(nullptr))};
+                          static_cast<int64_t>(std::time(nullptr)),
+                          call->tools.active()};
   auto format = std::make_unique<OpenAiFormat>(std::move(info), request);
   auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, ctx.paths, std::move(format),
                                                   call->stream, ctx.executor);

@@ -6,6 +6,7 @@
 
 #include "internal/httpapi/error_mapping.h"
 #include "internal/httpapi/json_text.h"
+#include "internal/httpapi/openai_tools.h"
 
 namespace modeld::httpapi {
 namespace {
@@ -79,15 +80,47 @@ void OpenAiFormat::AppendChoiceChunk(std::string& out, std::string_view text,
 }
 
 void OpenAiFormat::AppendText(std::string& out, std::string_view text) {
+  if (info_.tool_reply) {
+    held_.append(text);  // sent whole at the end: a call is only known then
+    return;
+  }
   EnsureHead();
   if (info_.kind == OpenAiKind::kChat && !role_sent_) AppendRoleChunk(out);
   AppendChoiceChunk(out, text, {});
 }
 
+std::string_view OpenAiFormat::AppendToolReply(std::string& out, const manager::Outcome& outcome) {
+  ParsedToolReply reply;
+  const bool complete = outcome.stats.finish != llm::FinishReason::kLength;
+  if (!complete || !ParseToolReply(held_, reply)) {
+    if (!held_.empty()) AppendChoiceChunk(out, held_, {});
+    return FinishReasonName(outcome.stats.finish);
+  }
+  if (reply.calls.empty()) {
+    if (!reply.content.empty()) AppendChoiceChunk(out, reply.content, {});
+    return "stop";
+  }
+  for (size_t i = 0; i < reply.calls.size(); ++i) {
+    const ParsedToolCall& c = reply.calls[i];
+    out.append(head_).append("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":");
+    AppendInt(out, static_cast<long long>(i));
+    out.append(",\"id\":");
+    AppendJsonString(out, c.id);
+    out.append(",\"type\":\"function\",\"function\":{\"name\":");
+    AppendJsonString(out, c.name);
+    out.append(",\"arguments\":");
+    AppendJsonString(out, c.arguments);
+    out.append("}}]},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+  }
+  return "tool_calls";
+}
+
 void OpenAiFormat::AppendDone(std::string& out, const manager::Outcome& outcome) {
   EnsureHead();
   if (info_.kind == OpenAiKind::kChat && !role_sent_) AppendRoleChunk(out);
-  AppendChoiceChunk(out, {}, FinishReasonName(outcome.stats.finish));
+  const std::string_view finish =
+      info_.tool_reply ? AppendToolReply(out, outcome) : FinishReasonName(outcome.stats.finish);
+  AppendChoiceChunk(out, {}, finish);
   if (info_.include_usage) {
     // OpenAI's usage chunk: empty choices, totals for the whole request.
     const auto& s = outcome.stats;
@@ -113,7 +146,22 @@ std::string OpenAiFormat::CompleteBody(const manager::Outcome& outcome, std::str
                            {"logprobs", nullptr},
                            {"finish_reason", FinishReasonName(outcome.stats.finish)}};
   const bool chat = info_.kind == OpenAiKind::kChat;
-  if (chat) {
+  ParsedToolReply reply;
+  if (chat && info_.tool_reply && outcome.stats.finish != llm::FinishReason::kLength &&
+      ParseToolReply(text, reply)) {
+    if (reply.calls.empty()) {
+      choice["message"] = {{"role", "assistant"}, {"content", reply.content}};
+    } else {
+      nlohmann::json calls = nlohmann::json::array();
+      for (const ParsedToolCall& c : reply.calls) {
+        calls.push_back({{"id", c.id},
+                         {"type", "function"},
+                         {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+      }
+      choice["message"] = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
+      choice["finish_reason"] = "tool_calls";
+    }
+  } else if (chat) {
     choice["message"] = {{"role", "assistant"}, {"content", std::string(text)}};
   } else {
     choice["text"] = std::string(text);

@@ -16,6 +16,9 @@ struct OpenAiResponseInfo {
   bool include_usage = false;
   std::string id;       // "chatcmpl-..." or "cmpl-..."
   int64_t created = 0;  // unix seconds
+  // The reply is in the tool reply format (openai_tools.h): text is held
+  // back and sent at the end as tool_calls or content.
+  bool tool_reply = false;
 };
 
 // The OpenAI wire formats. Streaming: SSE `data: {chunk}` events
@@ -23,7 +26,9 @@ struct OpenAiResponseInfo {
 // carries the assistant role), a final chunk with finish_reason, an optional
 // usage chunk, then `data: [DONE]`. An error after streaming began is a
 // `data: {"error":{...}}` event followed by `data: [DONE]`. Non-streaming:
-// one chat.completion or text_completion object with usage.
+// one chat.completion or text_completion object with usage. A tool reply
+// becomes message.tool_calls (finish_reason "tool_calls"), streamed as one
+// delta.tool_calls chunk per call once the reply is complete.
 // Thread-safety: used by one exchange on the io thread.
 class OpenAiFormat final : public StreamFormat {
  public:
@@ -42,11 +47,14 @@ class OpenAiFormat final : public StreamFormat {
   void EnsureHead();
   void AppendRoleChunk(std::string& out);
   void AppendChoiceChunk(std::string& out, std::string_view text, std::string_view finish);
+  // The held-back tool reply as chunks; returns the finish reason.
+  std::string_view AppendToolReply(std::string& out, const manager::Outcome& outcome);
 
   const OpenAiResponseInfo info_;
   const std::shared_ptr<const manager::Request> request_;
   std::string head_;  // `data: {"id":...,"model":...,"choices":[`, built once
   bool role_sent_ = false;
+  std::string held_;  // the tool reply so far (tool_reply only)
 };
 
 }  // namespace modeld::httpapi

@@ -159,3 +159,70 @@ TEST(OpenAiFormatTest, ErrorBodyIsOpenAiShaped) {
 
 }  // namespace
 }  // namespace modeld::httpapi
+
+namespace modeld::httpapi {
+namespace {
+
+OpenAiFormat ToolFormat(bool stream) {
+  return OpenAiFormat({OpenAiKind::kChat, stream, false, "chatcmpl-1", 1700000000, true},
+                      ResolvedRequest("tiny"));
+}
+
+constexpr const char* kCalls =
+    R"({"tool_calls":[{"name":"a","arguments":{"z":1,"y":2}},{"name":"b","arguments":{}}]})";
+
+TEST(OpenAiFormatTest, StreamedToolReplyIsHeldBackThenSentAsToolCallDeltas) {
+  OpenAiFormat f = ToolFormat(true);
+  std::string out;
+  const std::string text = kCalls;
+  f.AppendText(out, text.substr(0, 20));
+  f.AppendText(out, text.substr(20));
+  EXPECT_TRUE(out.empty()) << "nothing before the reply is complete: " << out;
+  f.AppendDone(out, Done(llm::FinishReason::kStop));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 5u);  // role, two calls, finish, [DONE]
+  EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
+  for (int i = 0; i < 2; ++i) {
+    const json tc = json::parse(events[1 + i])["choices"][0]["delta"]["tool_calls"][0];
+    EXPECT_EQ(tc["index"], i);
+    EXPECT_EQ(tc["type"], "function");
+    EXPECT_EQ(tc["id"].get<std::string>().rfind("call_", 0), 0u);
+    EXPECT_EQ(tc["function"]["name"], i == 0 ? "a" : "b");
+  }
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"],
+            R"({"z":1,"y":2})");  // the model's order kept
+  EXPECT_EQ(json::parse(events[3])["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(events[4], "[DONE]");
+}
+
+TEST(OpenAiFormatTest, ToolReplyCutByMaxTokensIsContentWithLength) {
+  OpenAiFormat f = ToolFormat(true);
+  std::string out;
+  f.AppendText(out, R"({"tool_calls":[{"name":"a","argu)");
+  f.AppendDone(out, Done(llm::FinishReason::kLength));
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"],
+            R"({"tool_calls":[{"name":"a","argu)");
+  EXPECT_EQ(json::parse(events[2])["choices"][0]["finish_reason"], "length");
+}
+
+TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
+  OpenAiFormat f = ToolFormat(false);
+  const json calls = json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), kCalls));
+  const json& choice = calls["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  EXPECT_TRUE(choice["message"]["content"].is_null());
+  ASSERT_EQ(choice["message"]["tool_calls"].size(), 2u);
+  EXPECT_EQ(choice["message"]["tool_calls"][1]["function"]["name"], "b");
+  EXPECT_EQ(choice["message"]["tool_calls"][1]["function"]["arguments"], "{}");
+
+  const json text =
+      json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), R"({"response":"hi"})"));
+  EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(text["choices"][0]["message"]["content"], "hi");
+  EXPECT_FALSE(text["choices"][0]["message"].contains("tool_calls"));
+}
+
+}  // namespace
+}  // namespace modeld::httpapi

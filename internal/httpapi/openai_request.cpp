@@ -32,12 +32,55 @@ Status RefuseNonEmpty(const json& j, std::string_view field, std::string_view wh
   return Refuse(field, why);
 }
 
-// Accepted when absent, null, "none" or "auto": without tools both mean
-// plain text, which is what modeld produces.
+// Accepted when absent, null, "none" or "auto": without functions both
+// mean plain text, which is what modeld produces.
 Status RefuseChoice(const json& j, std::string_view field) {
   const json* f = Field(j, field);
   if (f == nullptr || (f->is_string() && (*f == "none" || *f == "auto"))) return Status::Ok();
-  return Refuse(field, "modeld does not call tools or functions");
+  return Refuse(field, "use 'tools' and 'tool_choice' instead of the deprecated functions");
+}
+
+// response_format: text (free), json_object (any JSON object) or
+// json_schema (its "schema"; "strict" or not, the schema is enforced).
+Status ReadResponseFormat(const json& j, llm::GenerateParams& p) {
+  const json* rf = Field(j, "response_format");
+  if (rf == nullptr) return Status::Ok();
+  const json* type = rf->is_object() ? Field(*rf, "type") : nullptr;
+  if (type == nullptr || !type->is_string()) return Invalid("response_format.type", "a string");
+  if (*type == "text") return Status::Ok();
+  if (*type == "json_object") {
+    p.json_schema = R"({"type":"object"})";
+    return Status::Ok();
+  }
+  if (*type != "json_schema") {
+    return Invalid("response_format.type", "\"text\", \"json_object\" or \"json_schema\"");
+  }
+  const json* js = Field(*rf, "json_schema");
+  if (js == nullptr || !js->is_object()) {
+    return Invalid("response_format.json_schema", "an object with a 'schema'");
+  }
+  if (const json* strict = Field(*js, "strict"); strict != nullptr && !strict->is_boolean()) {
+    return Invalid("response_format.json_schema.strict", "a boolean");
+  }
+  const json* schema = Field(*js, "schema");
+  if (schema == nullptr) {
+    p.json_schema = R"({"type":"object"})";  // OpenAI: no schema, any JSON object
+  } else if (!schema->is_object()) {
+    return Invalid("response_format.json_schema.schema", "a JSON schema object");
+  } else {
+    p.json_schema = schema->dump();
+  }
+  return Status::Ok();
+}
+
+// The tools' description joins the first system message, or becomes one.
+void AddToolPrompt(const ToolRequest& tools, std::vector<llm::ChatMessage>& messages) {
+  std::string prompt = ToolSystemPrompt(tools);
+  if (!messages.empty() && messages.front().role == "system") {
+    messages.front().content.append("\n\n").append(prompt);
+  } else {
+    messages.insert(messages.begin(), llm::ChatMessage{"system", std::move(prompt)});
+  }
 }
 
 Status CheckN(const json& j) {
@@ -97,8 +140,13 @@ Status ReadCommon(const json& j, OpenAiCall& call, long long default_max_tokens)
 Status ReadContent(const json& msg, const std::string& where, std::string& out) {
   const json* c = Field(msg, "content");
   if (c == nullptr) {
-    if (Field(msg, "tool_calls") != nullptr || Field(msg, "function_call") != nullptr) {
-      return Refuse(where + ".tool_calls", "modeld does not call tools or functions");
+    if (Field(msg, "function_call") != nullptr) {
+      return Refuse(where + ".function_call",
+                    "use 'tool_calls' instead of the deprecated functions");
+    }
+    if (Field(msg, "tool_calls") != nullptr) {
+      out.clear();  // an assistant's call without text
+      return Status::Ok();
     }
     return Invalid(where + ".content", "a string or an array of text parts");
   }
@@ -137,17 +185,25 @@ Status ReadMessages(const json& j, std::vector<llm::ChatMessage>& out) {
     if (role == nullptr || !role->is_string()) return Invalid(where + ".role", "a string");
     std::string r = role->get<std::string>();
     if (r == "developer") r = "system";  // OpenAI's newer name for the system role
-    if (r == "tool" || r == "function") {
-      return Refuse(where + ".role", "modeld does not call tools or functions");
+    if (r == "function") {
+      return Refuse(where + ".role", "use the 'tool' role instead of the deprecated 'function'");
     }
-    if (r != "system" && r != "user" && r != "assistant") {
-      return Invalid(where + ".role", "one of system, developer, user or assistant");
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool") {
+      return Invalid(where + ".role", "one of system, developer, user, assistant or tool");
     }
-    if (Field(m, "tool_calls") != nullptr) {
-      return Refuse(where + ".tool_calls", "modeld does not call tools or functions");
+    const json* calls = Field(m, "tool_calls");
+    if (calls != nullptr && r != "assistant") {
+      return Invalid(where + ".tool_calls", "absent: only assistant messages carry tool calls");
     }
     llm::ChatMessage msg{std::move(r), {}};
     if (Status st = ReadContent(m, where, msg.content); !st.ok()) return st;
+    if (calls != nullptr && !(calls->is_array() && calls->empty())) {
+      // The model sees its earlier calls in the format it is asked to use.
+      std::string text;
+      if (Status st = ToolCallsAsText(*calls, where + ".tool_calls", text); !st.ok()) return st;
+      if (!msg.content.empty()) msg.content.push_back('\n');
+      msg.content.append(text);
+    }
     out.push_back(std::move(msg));
   }
   return Status::Ok();
@@ -167,9 +223,10 @@ Result<OpenAiCall> ParseChatRequest(std::string_view body) {
            ReadCommon(j, call, kMaxTokensLimit),
            CheckBoolOff(j, "logprobs", "modeld does not return log probabilities"),
            RefuseNonEmpty(j, "top_logprobs", "modeld does not return log probabilities"),
-           RefuseNonEmpty(j, "tools", "modeld does not call tools"),
-           RefuseChoice(j, "tool_choice"),
-           RefuseNonEmpty(j, "functions", "modeld does not call functions"),
+           ReadTools(j, call.tools),
+           ReadResponseFormat(j, call.params),
+           RefuseNonEmpty(j, "functions",
+                          "use 'tools' and 'tool_choice' instead of the deprecated functions"),
            RefuseChoice(j, "function_call"),
            RefuseNonEmpty(j, "audio", "modeld generates text only"),
            RefuseNonEmpty(j, "prediction", "modeld does not use predicted outputs"),
@@ -177,13 +234,13 @@ Result<OpenAiCall> ParseChatRequest(std::string_view body) {
        }) {
     if (!st.ok()) return st;
   }
-  if (const json* rf = Field(j, "response_format")) {
-    const json* type = rf->is_object() ? Field(*rf, "type") : nullptr;
-    if (type == nullptr || !type->is_string()) return Invalid("response_format.type", "a string");
-    if (*type != "text") {
+  if (call.tools.active()) {
+    if (!call.params.json_schema.empty()) {
       return Refuse("response_format",
-                    "only {\"type\":\"text\"} is supported, not " + type->dump());
+                    "modeld cannot combine a JSON response_format with tools; send one of them");
     }
+    call.params.json_schema = ToolReplySchema(call.tools);
+    AddToolPrompt(call.tools, messages);
   }
   if (const json* mod = Field(j, "modalities")) {
     if (!mod->is_array()) return Invalid("modalities", "an array of strings");

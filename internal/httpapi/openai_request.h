@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "internal/httpapi/openai_tools.h"
 #include "internal/llm/adapter.h"
 #include "pkg/types/status.h"
 
@@ -17,10 +18,14 @@ struct OpenAiCall {
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
   llm::GenerateParams params;
+  // Tools offered to the model (chat only); when active, the reply is in
+  // the tool reply format (openai_tools.h) and params.json_schema holds
+  // its schema.
+  ToolRequest tools;
 };
 
 // Parses and validates a body. Wrong types and out-of-range values are
-// InvalidRequest; fields whose meaning modeld cannot honour (n > 1, tools,
+// InvalidRequest; fields whose meaning modeld cannot honour (n > 1,
 // logprobs, ...) are UnsupportedParameter. Both name the field. Other unknown
 // fields are ignored.
 Result<OpenAiCall> ParseChatRequest(std::string_view body);

@@ -140,7 +140,9 @@ TEST(OpenAiRequestTest, ChatRejectsBadInputNamingTheField) {
       {R"({"messages":[1]})", {kBad, "'messages[0]'"}},
       {R"({"messages":[{"content":"x"}]})", {kBad, "'messages[0].role'"}},
       {R"({"messages":[{"role":"robot","content":"x"}]})", {kBad, "'messages[0].role'"}},
-      {R"({"messages":[{"role":"tool","content":"x"}]})", {kUns, "'messages[0].role'"}},
+      {R"({"messages":[{"role":"function","content":"x"}]})", {kUns, "'messages[0].role'"}},
+      {R"({"messages":[{"role":"user","content":"x","tool_calls":[]}]})",
+       {kBad, "'messages[0].tool_calls'"}},
       {R"({"messages":[{"role":"user"}]})", {kBad, "'messages[0].content'"}},
       {R"({"messages":[{"role":"user","content":5}]})", {kBad, "'messages[0].content'"}},
       {R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]})",
@@ -148,7 +150,9 @@ TEST(OpenAiRequestTest, ChatRejectsBadInputNamingTheField) {
       {R"({"messages":[{"role":"user","content":[{"type":"text"}]}]})",
        {kBad, "'messages[0].content[0].text'"}},
       {R"({"messages":[{"role":"assistant","tool_calls":[{}]}]})",
-       {kUns, "'messages[0].tool_calls'"}},
+       {kBad, "'messages[0].tool_calls[0].function'"}},
+      {R"({"messages":[{"role":"assistant","tool_calls":{}}]})",
+       {kBad, "'messages[0].tool_calls'"}},
       {"{" + m + R"(,"model":7})", {kBad, "'model'"}},
       {"{" + m + R"(,"stream":"yes"})", {kBad, "'stream'"}},
       {"{" + m + R"(,"temperature":2.5})", {kBad, "'temperature'"}},
@@ -166,11 +170,30 @@ TEST(OpenAiRequestTest, ChatRejectsBadInputNamingTheField) {
       {"{" + m + R"(,"n":2})", {kUns, "'n'"}},
       {"{" + m + R"(,"logprobs":true})", {kUns, "'logprobs'"}},
       {"{" + m + R"(,"top_logprobs":2})", {kUns, "'top_logprobs'"}},
-      {"{" + m + R"(,"tools":[{"type":"function"}]})", {kUns, "'tools'"}},
-      {"{" + m + R"(,"tool_choice":"required"})", {kUns, "'tool_choice'"}},
+      {"{" + m + R"(,"tools":[{"type":"function"}]})", {kBad, "'tools[0].function'"}},
+      {"{" + m + R"(,"tools":{}})", {kBad, "'tools'"}},
+      {"{" + m + R"(,"tools":[{"type":"function","function":{"name":"a b"}}]})",
+       {kBad, "'tools[0].function.name'"}},
+      {"{" + m + R"(,"tools":[{"type":"function","function":{"name":"f","parameters":1}}]})",
+       {kBad, "'tools[0].function.parameters'"}},
+      {"{" + m + R"(,"tool_choice":"required"})", {kBad, "'tool_choice'"}},
+      {"{" + m + R"(,"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"any"})",
+       {kBad, "'tool_choice'"}},
+      {"{" + m +
+           R"(,"tools":[{"type":"function","function":{"name":"f"}}],
+               "tool_choice":{"type":"function","function":{"name":"g"}}})",
+       {kBad, "'tool_choice'"}},
+      {"{" + m + R"(,"tools":[{"type":"function","function":{"name":"f"}}],
+               "response_format":{"type":"json_object"}})",
+       {kUns, "'response_format'"}},
+      {"{" + m + R"(,"parallel_tool_calls":"yes"})", {kBad, "'parallel_tool_calls'"}},
       {"{" + m + R"(,"functions":[{"name":"f"}]})", {kUns, "'functions'"}},
       {"{" + m + R"(,"function_call":{"name":"f"}})", {kUns, "'function_call'"}},
-      {"{" + m + R"(,"response_format":{"type":"json_object"}})", {kUns, "'response_format'"}},
+      {"{" + m + R"(,"response_format":{"type":"xml"}})", {kBad, "'response_format.type'"}},
+      {"{" + m + R"(,"response_format":{"type":"json_schema"}})",
+       {kBad, "'response_format.json_schema'"}},
+      {"{" + m + R"(,"response_format":{"type":"json_schema","json_schema":{"schema":[]}}})",
+       {kBad, "'response_format.json_schema.schema'"}},
       {"{" + m + R"(,"response_format":"json"})", {kBad, "'response_format.type'"}},
       {"{" + m + R"(,"logit_bias":{"50256":-100}})", {kUns, "'logit_bias'"}},
       {"{" + m + R"(,"modalities":["text","audio"]})", {kUns, "'modalities'"}},
@@ -202,6 +225,64 @@ TEST(OpenAiRequestTest, CompletionRejectsBadInputNamingTheField) {
       {R"({"prompt":"p","stop":[""]})", kBad, "'stop'"},
   };
   for (const auto& c : cases) ExpectRejected(&ParseCompletionRequest, c);
+}
+
+}  // namespace
+}  // namespace modeld::httpapi
+
+namespace modeld::httpapi {
+namespace {
+
+TEST(OpenAiRequestTest, ResponseFormatBecomesAJsonSchema) {
+  const std::string m = kHello;
+  auto obj = ParseChatRequest("{" + m + R"(,"response_format":{"type":"json_object"}})");
+  ASSERT_TRUE(obj.ok()) << obj.status().message();
+  EXPECT_EQ(obj->params.json_schema, R"({"type":"object"})");
+  auto schema = ParseChatRequest("{" + m + R"(,"response_format":{"type":"json_schema",
+      "json_schema":{"name":"x","strict":true,"schema":{"type":"object","properties":{"a":{"type":"integer"}}}}}})");
+  ASSERT_TRUE(schema.ok()) << schema.status().message();
+  EXPECT_EQ(nlohmann::json::parse(schema->params.json_schema)["properties"]["a"]["type"],
+            "integer");
+  auto text = ParseChatRequest("{" + m + R"(,"response_format":{"type":"text"}})");
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(text->params.json_schema.empty());
+}
+
+TEST(OpenAiRequestTest, ForcedToolCallConstrainsTheReplyAndDescribesTheTools) {
+  auto call = ParseChatRequest(R"({"messages":[{"role":"user","content":"weather?"}],
+      "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",
+                "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},
+               {"type":"function","function":{"name":"other"}}],
+      "tool_choice":{"type":"function","function":{"name":"get_weather"}},
+      "parallel_tool_calls":false})");
+  ASSERT_TRUE(call.ok()) << call.status().message();
+  EXPECT_TRUE(call->tools.active());
+  ASSERT_EQ(call->tools.tools.size(), 1u);
+  EXPECT_EQ(call->tools.tools[0].name, "get_weather");
+  const auto schema = nlohmann::json::parse(call->params.json_schema);
+  EXPECT_EQ(schema["properties"]["tool_calls"]["maxItems"], 1);
+  EXPECT_EQ(schema["properties"]["tool_calls"]["items"]["properties"]["name"]["const"],
+            "get_weather");
+  ASSERT_EQ(call->params.messages->size(), 2u);
+  EXPECT_EQ((*call->params.messages)[0].role, "system");
+  EXPECT_NE((*call->params.messages)[0].content.find("Weather now"), std::string::npos);
+}
+
+TEST(OpenAiRequestTest, ToolHistoryIsAccepted) {
+  auto call = ParseChatRequest(R"({"messages":[
+      {"role":"user","content":"weather?"},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+          "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+      {"role":"tool","tool_call_id":"call_1","content":"sunny"}]})");
+  ASSERT_TRUE(call.ok()) << call.status().message();
+  const auto& msgs = *call->params.messages;
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(msgs[1].role, "assistant");
+  EXPECT_EQ(nlohmann::json::parse(msgs[1].content)["tool_calls"][0]["arguments"]["city"], "Paris");
+  EXPECT_EQ(msgs[2].role, "tool");
+  EXPECT_EQ(msgs[2].content, "sunny");
+  EXPECT_FALSE(call->tools.active());
+  EXPECT_TRUE(call->params.json_schema.empty());
 }
 
 }  // namespace

@@ -98,6 +98,12 @@ struct GenerateParams {
   int max_tokens = 256;
   SamplingParams sampling;
   std::vector<std::string> stop;
+  // Constrained output (at most one is set; empty: free text). A JSON
+  // schema (JSON text), converted to a grammar by llama.cpp's common
+  // library, or a GBNF grammar as llama.cpp reads it. Generation then
+  // follows the grammar token by token and ends where it is complete.
+  std::string json_schema;
+  std::string grammar;
 };
 
 struct GenerateStats {
@@ -142,6 +148,9 @@ struct PreparedPrompt {
   // An embeddings request: `tokens` holds every input, one after another;
   // input i ends at input_ends[i]. Empty for a generation.
   std::vector<int> input_ends;
+  // The GBNF that constrains the output, already compiled once against the
+  // vocabulary; empty: free text.
+  std::string grammar;
 };
 
 // How one sequence ended (Model::Step). Its cells are free by then, and its

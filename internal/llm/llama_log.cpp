@@ -23,6 +23,9 @@ struct LogState {
 
 // The cancel flag of the request running on this thread, if any.
 thread_local const std::atomic<bool>* t_cancel = nullptr;
+// Where this thread's error lines go instead of the log, if anywhere.
+thread_local std::string* t_errors = nullptr;
+thread_local bool t_errors_in_line = false;  // the last piece was captured
 
 LogState& State() {
   // Leaked on purpose: ggml may log while static objects are destroyed.
@@ -73,6 +76,14 @@ void FinishLine(LogState& s) REQUIRES(s.mu) {
 
 void OnLog(ggml_log_level level, const char* text, void* /*user_data*/) {
   if (text == nullptr) return;
+  if (t_errors != nullptr) {
+    if (level == GGML_LOG_LEVEL_ERROR || (level == GGML_LOG_LEVEL_CONT && t_errors_in_line)) {
+      t_errors->append(text);
+      t_errors_in_line = true;
+      return;
+    }
+    t_errors_in_line = false;
+  }
   if (t_cancel != nullptr && t_cancel->load(std::memory_order_relaxed) &&
       (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR)) {
     level = GGML_LOG_LEVEL_INFO;  // expected fallout of a cancellation
@@ -119,6 +130,34 @@ std::string LlamaErrorCapture::FirstError() const {
   LogState& s = State();
   sync::MutexLock lock(s.mu);
   return s.first_error;
+}
+
+LlamaThreadErrors::LlamaThreadErrors() : outer_(nullptr) {
+  outer_ = t_errors;
+  t_errors = &text_;
+  t_errors_in_line = false;
+}
+
+LlamaThreadErrors::~LlamaThreadErrors() {
+  t_errors = outer_;
+  t_errors_in_line = false;
+}
+
+std::string LlamaThreadErrors::Text() const {
+  std::string out;
+  size_t start = 0;
+  while (start < text_.size()) {
+    size_t end = text_.find('\n', start);
+    if (end == std::string::npos) end = text_.size();
+    std::string_view line(text_.data() + start, end - start);
+    while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+    if (!line.empty()) {
+      if (!out.empty()) out.append("; ");
+      out.append(line);
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 void LlamaLogForTest(int level, const char* text) {

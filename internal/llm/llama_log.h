@@ -40,6 +40,25 @@ class LlamaErrorCapture {
   std::string FirstError() const;
 };
 
+// While alive, llama.cpp's error lines logged on the calling thread are
+// collected here instead of the log: they describe a client's input (an
+// invalid grammar), which the client gets in its 400.
+// Thread-safety: affects the constructing thread only.
+class LlamaThreadErrors {
+ public:
+  LlamaThreadErrors();
+  ~LlamaThreadErrors();
+  LlamaThreadErrors(const LlamaThreadErrors&) = delete;
+  LlamaThreadErrors& operator=(const LlamaThreadErrors&) = delete;
+
+  // The lines collected so far, joined by "; ", without newlines.
+  std::string Text() const;
+
+ private:
+  std::string text_;
+  std::string* outer_;  // the enclosing capture on this thread, if any
+};
+
 // Feeds one callback invocation as llama.cpp would; for tests. `level` is a
 // ggml_log_level value.
 void LlamaLogForTest(int level, const char* text);

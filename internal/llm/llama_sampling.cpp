@@ -1,5 +1,8 @@
 #include "internal/llm/llama_sampling.h"
 
+#include <cmath>
+#include <exception>
+
 #include "internal/llm/argmax.h"
 
 namespace modeld::llm {
@@ -10,8 +13,13 @@ constexpr int32_t kPenaltyLastN = 64;
 
 }  // namespace
 
-TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p)
-    : n_vocab_(llama_vocab_n_tokens(vocab)) {
+TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p,
+                           const std::string& grammar)
+    : vocab_(vocab), n_vocab_(llama_vocab_n_tokens(vocab)) {
+  if (!grammar.empty()) {
+    grammar_.reset(llama_sampler_init_grammar(vocab, grammar.c_str(), "root"));
+    cur_.resize(static_cast<size_t>(n_vocab_));
+  }
   if (p.temperature <= 0.0f) return;  // greedy: argmax, no chain
   llama_sampler_chain_params cp = llama_sampler_chain_default_params();
   cp.no_perf = true;
@@ -34,8 +42,50 @@ TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p)
 llama_token TokenSampler::Sample(llama_context* ctx, int32_t idx) {
   const float* logits = llama_get_logits_ith(ctx, idx);
   if (logits == nullptr) return LLAMA_TOKEN_NULL;
+  if (!cur_.empty()) return SampleConstrained(logits);
   if (chain_ != nullptr) return llama_sampler_sample(chain_.get(), ctx, idx);
   return Argmax(logits, n_vocab_);
+}
+
+llama_token TokenSampler::Pick(const float* logits, llama_sampler* filter) {
+  for (llama_token t = 0; t < n_vocab_; ++t) cur_[static_cast<size_t>(t)] = {t, logits[t], 0.0f};
+  llama_token_data_array arr{cur_.data(), cur_.size(), -1, false};
+  if (filter != nullptr) llama_sampler_apply(filter, &arr);
+  if (chain_ != nullptr) {
+    llama_sampler_apply(chain_.get(), &arr);
+    if (arr.selected < 0 || static_cast<size_t>(arr.selected) >= arr.size) return LLAMA_TOKEN_NULL;
+    const llama_token_data& d = arr.data[arr.selected];
+    return std::isinf(d.logit) && d.logit < 0 ? LLAMA_TOKEN_NULL : d.id;
+  }
+  llama_token best = LLAMA_TOKEN_NULL;
+  float best_logit = -INFINITY;
+  for (size_t i = 0; i < arr.size; ++i) {
+    if (arr.data[i].logit > best_logit) {
+      best_logit = arr.data[i].logit;
+      best = arr.data[i].id;
+    }
+  }
+  return best;
+}
+
+llama_token TokenSampler::SampleConstrained(const float* logits) {
+  if (grammar_ == nullptr) return LLAMA_TOKEN_NULL;
+  try {
+    llama_token token = Pick(logits, nullptr);
+    if (token != LLAMA_TOKEN_NULL) {
+      llama_token_data one{token, logits[token], 0.0f};
+      llama_token_data_array single{&one, 1, -1, false};
+      llama_sampler_apply(grammar_.get(), &single);
+      if (std::isinf(one.logit) && one.logit < 0) token = LLAMA_TOKEN_NULL;
+    }
+    if (token == LLAMA_TOKEN_NULL) token = Pick(logits, grammar_.get());
+    if (token == LLAMA_TOKEN_NULL) return LLAMA_TOKEN_NULL;
+    if (chain_ != nullptr) llama_sampler_accept(chain_.get(), token);
+    if (!llama_vocab_is_eog(vocab_, token)) llama_sampler_accept(grammar_.get(), token);
+    return token;
+  } catch (const std::exception&) {
+    return LLAMA_TOKEN_NULL;  // llama.cpp's grammar throws when no stack accepts a piece
+  }
 }
 
 }  // namespace modeld::llm

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "internal/llm/llama_prompt.h"
+#include "internal/llm/output_grammar.h"
 #include "internal/llm/utf8_stream.h"
 
 namespace modeld::llm {
@@ -47,6 +48,24 @@ PromptBuilder::PromptBuilder(const llama_model* model, std::string template_over
   }
   std::stable_sort(specials_.begin(), specials_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  const char* gguf =
+      template_override_.empty() ? llama_model_chat_template(model, nullptr) : nullptr;
+  const std::string source =
+      template_override_.empty() ? (gguf == nullptr ? "" : gguf) : template_override_;
+  if (JinjaTemplate::IsJinja(source)) {
+    Result<std::unique_ptr<JinjaTemplate>> t = JinjaTemplate::Create(model, source, model_id_);
+    if (t.ok()) {
+      jinja_ = std::move(t).value();
+    } else {
+      jinja_error_ = t.status();
+    }
+  }
+}
+
+Status PromptBuilder::Render(const std::vector<ChatMessage>& messages, std::string& out) const {
+  if (jinja_ != nullptr) return jinja_->Render(messages, out);
+  if (!jinja_error_.ok()) return jinja_error_;
+  return FormatChat(model_, template_override_, messages, model_id_, out);
 }
 
 Status PromptBuilder::Build(const GenerateParams& params, std::vector<llama_token>& out) const {
@@ -68,10 +87,7 @@ Status PromptBuilder::BuildTokens(const GenerateParams& params,
   // No control-token text in the content: parsing the whole rendering gives
   // the same tokens as the segmented path, exactly as llama.cpp would.
   std::string formatted;
-  if (Status st = FormatChat(model_, template_override_, messages, model_id_, formatted);
-      !st.ok()) {
-    return st;
-  }
+  if (Status st = Render(messages, formatted); !st.ok()) return st;
   return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/true, out);
 }
 
@@ -111,9 +127,7 @@ Status PromptBuilder::BuildSegmented(const std::vector<ChatMessage>& messages,
   std::vector<ChatMessage> masked = messages;
   for (size_t i = 0; i < masked.size(); ++i) masked[i].content = Placeholder(i);
   std::string rendered;
-  if (Status st = FormatChat(model_, template_override_, masked, model_id_, rendered); !st.ok()) {
-    return st;
-  }
+  if (Status st = Render(masked, rendered); !st.ok()) return st;
   // Template text split at its control tokens; content joins the plain
   // text around it, as it would in one rendering.
   std::vector<std::string> raw(1);
@@ -126,10 +140,7 @@ Status PromptBuilder::BuildSegmented(const std::vector<ChatMessage>& messages,
       // The template dropped or rewrote the content; it cannot be placed
       // safely, so the whole rendering is plain text.
       std::string formatted;
-      if (Status st = FormatChat(model_, template_override_, messages, model_id_, formatted);
-          !st.ok()) {
-        return st;
-      }
+      if (Status st = Render(messages, formatted); !st.ok()) return st;
       return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/false, out);
     }
     SplitTemplateText(rest.substr(0, pos), raw, special);
@@ -156,6 +167,13 @@ Result<PreparedPrompt> PromptBuilder::Prepare(const GenerateParams& params, int 
     if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
   }
   PreparedPrompt prepared;
+  if (!params.json_schema.empty() || !params.grammar.empty()) {
+    Result<std::string> gbnf = OutputGrammar(params);
+    if (!gbnf.ok()) return gbnf.status();
+    const char* field = params.grammar.empty() ? "json_schema" : "grammar";
+    if (Status st = CheckGrammar(vocab_, *gbnf, field); !st.ok()) return st;
+    prepared.grammar = std::move(gbnf).value();
+  }
   if (Status st = Build(params, prepared.tokens); !st.ok()) return st;
   const int n_prompt = static_cast<int>(prepared.tokens.size());
   if (n_prompt + 1 > n_ctx) {

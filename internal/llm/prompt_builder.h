@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "internal/llm/adapter.h"
+#include "internal/llm/chat_template.h"
 #include "pkg/types/status.h"
 
 namespace modeld::llm {
@@ -14,6 +15,10 @@ namespace modeld::llm {
 // Turns a request's prompt or chat messages into tokens, and checks the
 // result against a context size. Shared by a loaded model and by the check
 // that runs before a switch (on a vocabulary-only model).
+//
+// Chat templates are rendered by llama.cpp's Jinja engine (common), as
+// llama-server renders them; a built-in template name as an override
+// ("chatml") goes through llama_chat_apply_template.
 //
 // Only the chat template's own text may become control tokens. Message
 // content is plain text: "</s>" or "<|im_end|>" typed by a user stays text,
@@ -45,6 +50,9 @@ class PromptBuilder {
 
  private:
   Status BuildTokens(const GenerateParams& params, std::vector<llama_token>& out) const;
+  // The chat template's text for `messages`: Jinja templates through
+  // common's engine, built-in names through llama_chat_apply_template.
+  Status Render(const std::vector<ChatMessage>& messages, std::string& out) const;
   // True when some message content holds the text of a control token.
   bool ContentHasSpecialText(const std::vector<ChatMessage>& messages) const;
   // Renders the template with placeholder content and tokenizes template
@@ -64,6 +72,10 @@ class PromptBuilder {
   // Control and user-defined tokens' text, longest first (as llama.cpp
   // matches them).
   std::vector<std::pair<std::string, llama_token>> specials_;
+  // The parsed Jinja template; null for a built-in name, no template, or
+  // one that failed to parse (jinja_error_ then says why).
+  std::unique_ptr<JinjaTemplate> jinja_;
+  Status jinja_error_;
 };
 
 }  // namespace modeld::llm

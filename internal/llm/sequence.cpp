@@ -53,7 +53,7 @@ void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, int reused
   next_ = LLAMA_TOKEN_NULL;
   stopped_ = false;
   resumed_ = false;
-  sampler_.emplace(vocab, params.sampling);
+  sampler_.emplace(vocab, params.sampling, prompt.grammar);
   matcher_.emplace(params.stop);
   utf8_.Reset();
   text_.clear();
@@ -104,7 +104,8 @@ bool Sequence::OnLogits(llama_context* ctx, int32_t idx) {
   }
   const llama_token token = sampler_->Sample(ctx, idx);
   if (token == LLAMA_TOKEN_NULL) {
-    Fail(Status::Internal("no logits after decode"));
+    Fail(sampler_->constrained() ? Status::Internal("the grammar allows no next token")
+                                 : Status::Internal("no logits after decode"));
     return true;
   }
   if (llama_vocab_is_eog(vocab_, token)) {

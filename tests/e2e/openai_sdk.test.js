@@ -148,9 +148,10 @@ describe('openai SDK against modeld', () => {
             /'temperature'/.test(e.message));
     await assert.rejects(
         client.chat.completions.create(
-            {model: 'tiny', messages: hello, tools: [{type: 'function', function: {name: 'f'}}]}),
-        (e) => e instanceof OpenAI.BadRequestError && e.code === 'unsupported_parameter' &&
-            /'tools'/.test(e.message));
+            {model: 'tiny', messages: hello, tools: [{type: 'function', function: {name: 'f'}}],
+             tool_choice: {type: 'function', function: {name: 'g'}}}),
+        (e) => e instanceof OpenAI.BadRequestError && e.code === 'invalid_request' &&
+            /'tool_choice'/.test(e.message));
     await assert.rejects(
         client.completions.create({model: 'no-such-model', prompt: 'x'}),
         (e) => e instanceof OpenAI.NotFoundError && e.code === 'model_not_found' &&
