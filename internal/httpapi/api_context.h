@@ -1,6 +1,6 @@
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "internal/httpapi/client_paths.h"
 #include "internal/manager/manager.h"
@@ -14,9 +14,11 @@ struct ApiContext {
   // The registry in force; a handler takes one snapshot (Get) and uses it
   // throughout, so a reload never shows it two registries.
   const registry::RegistryStore& registry;
-  boost::asio::any_io_executor executor;  // the io thread's
-  ClientPaths paths;                      // what clients see of filesystem paths
-  std::string pinned;                     // --pin: the one model served; empty: any
+  // The io thread's, as its concrete type: a post through any_io_executor
+  // drops the handler's allocator and allocates (tests/alloc/).
+  boost::asio::io_context::executor_type executor;
+  ClientPaths paths;   // what clients see of filesystem paths
+  std::string pinned;  // --pin: the one model served; empty: any
 };
 
 }  // namespace modeld::httpapi

@@ -327,18 +327,28 @@ void Connection::BeginStream(std::shared_ptr<StreamingResponder> responder) {
   ReadAhead();
 }
 
+// Completes one WriteStream; its operation lives in stream_write_slot_.
+struct Connection::StreamWritten {
+  std::shared_ptr<Connection> self;
+  using allocator_type = SlotAllocator<void>;
+  allocator_type get_allocator() const noexcept {
+    return allocator_type(&self->stream_write_slot_);
+  }
+  void operator()(beast::error_code ec, size_t) {
+    self->PauseWrite();
+    if (ec) self->MarkPeerGone();
+    if (self->responder_) self->responder_->OnWritten(!ec);
+  }
+};
+
 void Connection::WriteStream(const std::string& data) {
   ArmWrite();
-  asio::async_write(socket_, asio::buffer(data),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->DisarmWrite();
-                      if (ec) self->MarkPeerGone();
-                      if (self->responder_) self->responder_->OnWritten(!ec);
-                    });
+  asio::async_write(socket_, asio::buffer(data), StreamWritten{shared_from_this()});
 }
 
 void Connection::EndStream(int status, bool keep_alive) {
   responder_.reset();
+  DisarmWrite();
   LogRequest(peer_gone_ ? 499 : status);
   if (peer_gone_ || closed_) {
     Close();
@@ -429,16 +439,35 @@ void Connection::OnReadDeadline() {
   Close();  // idle, header or linger deadline
 }
 
+// One timer wait serves many writes: arming moves the deadline, and a wait
+// that fires before the deadline in force waits again. So a stream does not
+// start and cancel a timer wait (a heap allocation) per event.
 void Connection::ArmWrite() {
-  write_timer_.expires_after(std::chrono::seconds(limits_.write_timeout_s));
-  write_timer_.async_wait([self = shared_from_this(), seq = ++write_seq_](beast::error_code ec) {
+  write_deadline_ =
+      std::chrono::steady_clock::now() + std::chrono::seconds(limits_.write_timeout_s);
+  write_armed_ = true;
+  if (!write_wait_pending_) WaitForWriteDeadline();
+}
+
+void Connection::WaitForWriteDeadline() {
+  write_wait_pending_ = true;
+  write_timer_.expires_at(write_deadline_);
+  write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    self->write_wait_pending_ = false;
+    if (ec || self->closed_ || !self->write_armed_) return;
+    if (std::chrono::steady_clock::now() < self->write_deadline_) {
+      self->WaitForWriteDeadline();
+      return;
+    }
     // The client stopped reading: closing fails the write, which cancels the request.
-    if (!ec && seq == self->write_seq_ && !self->closed_) self->Close();
+    self->Close();
   });
 }
 
+void Connection::PauseWrite() { write_armed_ = false; }
+
 void Connection::DisarmWrite() {
-  ++write_seq_;
+  write_armed_ = false;
   write_timer_.cancel();
 }
 

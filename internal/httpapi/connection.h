@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "internal/httpapi/handler_slot.h"
 #include "internal/httpapi/http_types.h"
 #include "pkg/types/status.h"
 
@@ -125,9 +126,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void DisarmRead();
   void OnReadDeadline();
   void ArmWrite();
+  void WaitForWriteDeadline();
+  void PauseWrite();  // a stream's write completed: its wait stays for the next
   void DisarmWrite();
 
   struct Outgoing;
+  struct StreamWritten;
 
   tcp::socket socket_;
   const Router& router_;
@@ -142,7 +146,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer read_timer_;
   asio::steady_timer write_timer_;
   uint64_t read_seq_ = 0;
-  uint64_t write_seq_ = 0;
+  std::chrono::steady_clock::time_point write_deadline_{};
+  bool write_armed_ = false;         // a write is in flight
+  bool write_wait_pending_ = false;  // write_timer_ has a wait outstanding
+  // Memory for the one streamed write in flight (WriteStream), reused for
+  // every chunk so streaming does not touch the heap per event.
+  HandlerSlot stream_write_slot_;
 
   // The request being served.
   std::string method_ = "-";

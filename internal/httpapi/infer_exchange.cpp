@@ -20,7 +20,7 @@ struct InferExchange::PumpHandler {
 
 InferExchange::InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager,
                              const ClientPaths& paths, StreamFormatPtr format, bool stream,
-                             asio::any_io_executor executor)
+                             asio::io_context::executor_type executor)
     : conn_(std::move(conn)),
       manager_(manager),
       paths_(paths),

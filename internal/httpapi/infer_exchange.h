@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "internal/httpapi/client_paths.h"
 #include "internal/httpapi/connection.h"
@@ -24,7 +24,7 @@ class InferExchange final : public StreamingResponder,
   // `paths` outlives the exchange (it lives in the ApiContext).
   InferExchange(std::shared_ptr<Connection> conn, manager::Manager& manager,
                 const ClientPaths& paths, StreamFormatPtr format, bool stream,
-                asio::any_io_executor executor);
+                asio::io_context::executor_type executor);
 
   void Start(std::shared_ptr<manager::Request> request);
   void OnPeerGone() override;
@@ -43,7 +43,7 @@ class InferExchange final : public StreamingResponder,
   const ClientPaths& paths_;  // error messages go through it
   StreamFormatPtr format_;
   const bool stream_;
-  asio::any_io_executor executor_;
+  asio::io_context::executor_type executor_;
   std::shared_ptr<manager::Request> request_;
   HandlerSlot slot_;
 

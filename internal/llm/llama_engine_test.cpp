@@ -319,6 +319,7 @@ long BareAllocations(llama_context* ctx, int n) {
 // allocations llama.cpp itself makes for them: stepping, sampling, text
 // conversion and hand-over add none per token per sequence.
 TEST(LlamaEngineTest, StepsAddNoAllocationsPerTokenToLlamaCpps) {
+  if (!testutil::CountsAllocations()) GTEST_SKIP() << "a sanitizer build counts no allocations";
   constexpr int kCtx = 1024, kShort = 40, kLong = 120;
   ModelPtr model = LoadOrFail(TinyModelPath(), kCtx);
   ASSERT_NE(model, nullptr);

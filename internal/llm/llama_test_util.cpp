@@ -17,10 +17,22 @@
 #error "MODELD_SOURCE_DIR must name the repository root"
 #endif
 
+// A sanitizer runtime brings its own global operator new, which a second
+// definition would clash with; allocations are not counted there.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define MODELD_SANITIZER_NEW 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MODELD_SANITIZER_NEW 1
+#endif
+
 namespace {
 thread_local long g_allocations = 0;
 }  // namespace
 
+#ifndef MODELD_SANITIZER_NEW
 // Counting replacements of the global allocation functions; otherwise the
 // same as the defaults. They live in their own translation unit so the
 // compiler cannot pair an inlined malloc with an inlined free.
@@ -31,6 +43,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace modeld::llm::testutil {
 namespace {
@@ -138,6 +151,14 @@ ModelPtr LoadSpecOrFail(const LoadSpec& spec) {
 }
 
 long ThreadAllocations() { return g_allocations; }
+
+bool CountsAllocations() {
+#ifdef MODELD_SANITIZER_NEW
+  return false;
+#else
+  return true;
+#endif
+}
 
 GenerateParams Greedy(std::string prompt, int n) {
   GenerateParams p;

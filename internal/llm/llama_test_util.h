@@ -94,6 +94,9 @@ BareLlama LoadBare(const std::string& path, int n_ctx);
 // Heap allocations (operator new calls) made so far by the calling thread.
 // The test binary's global operator new counts them.
 long ThreadAllocations();
+// False in a sanitizer build, whose runtime owns operator new: nothing is
+// counted there, so the allocation tests skip.
+bool CountsAllocations();
 
 // The prompt most tests use.
 inline const std::string kPrompt = "the quick brown fox";
