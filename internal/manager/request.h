@@ -15,6 +15,11 @@ namespace modeld::manager {
 
 using Clock = std::chrono::steady_clock;
 
+// Milliseconds from `start` to `end`.
+inline double MsSince(Clock::time_point start, Clock::time_point end = Clock::now()) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
 enum class CancelReason { kNone, kSwitch, kDisconnect, kShutdown };
 std::string_view CancelReasonName(CancelReason reason);
 
