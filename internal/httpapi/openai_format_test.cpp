@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "internal/llm/tool_generic.h"
+
 namespace modeld::httpapi {
 namespace {
 
@@ -168,6 +170,13 @@ OpenAiFormat ToolFormat(bool stream) {
                       ResolvedRequest("tiny"));
 }
 
+// An outcome whose reply the generic tool format reads.
+manager::Outcome ToolDone(llm::FinishReason finish) {
+  manager::Outcome o = Done(finish);
+  o.stats.tool_parser = llm::GenericToolParser();
+  return o;
+}
+
 constexpr const char* kCalls =
     R"({"tool_calls":[{"name":"a","arguments":{"z":1,"y":2}},{"name":"b","arguments":{}}]})";
 
@@ -178,7 +187,7 @@ TEST(OpenAiFormatTest, StreamedToolReplyIsHeldBackThenSentAsToolCallDeltas) {
   f.AppendText(out, text.substr(0, 20));
   f.AppendText(out, text.substr(20));
   EXPECT_TRUE(out.empty()) << "nothing before the reply is complete: " << out;
-  f.AppendDone(out, Done(llm::FinishReason::kStop));
+  f.AppendDone(out, ToolDone(llm::FinishReason::kStop));
   const auto events = DataEvents(out);
   ASSERT_EQ(events.size(), 5u);  // role, two calls, finish, [DONE]
   EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
@@ -199,7 +208,7 @@ TEST(OpenAiFormatTest, ToolReplyCutByMaxTokensIsContentWithLength) {
   OpenAiFormat f = ToolFormat(true);
   std::string out;
   f.AppendText(out, R"({"tool_calls":[{"name":"a","argu)");
-  f.AppendDone(out, Done(llm::FinishReason::kLength));
+  f.AppendDone(out, ToolDone(llm::FinishReason::kLength));
   const auto events = DataEvents(out);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"],
@@ -209,7 +218,7 @@ TEST(OpenAiFormatTest, ToolReplyCutByMaxTokensIsContentWithLength) {
 
 TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
   OpenAiFormat f = ToolFormat(false);
-  const json calls = json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), kCalls));
+  const json calls = json::parse(f.CompleteBody(ToolDone(llm::FinishReason::kStop), kCalls));
   const json& choice = calls["choices"][0];
   EXPECT_EQ(choice["finish_reason"], "tool_calls");
   EXPECT_TRUE(choice["message"]["content"].is_null());
@@ -218,7 +227,7 @@ TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
   EXPECT_EQ(choice["message"]["tool_calls"][1]["function"]["arguments"], "{}");
 
   const json text =
-      json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), R"({"response":"hi"})"));
+      json::parse(f.CompleteBody(ToolDone(llm::FinishReason::kStop), R"({"response":"hi"})"));
   EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(text["choices"][0]["message"]["content"], "hi");
   EXPECT_FALSE(text["choices"][0]["message"].contains("tool_calls"));
