@@ -280,7 +280,10 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
     } else {
       Result<bool> native = PrepareNative(params, out, why);
       if (!native.ok()) return native.status();
-      if (*native) return Status::Ok();
+      if (*native) {
+        log::Debug("tools", {{"model", model_id_}, {"format", "native"}});
+        return Status::Ok();
+      }
       out = PreparedPrompt{};
     }
   }
@@ -292,7 +295,7 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
   generic.grammar = params.grammar;
   if (tools.active()) {
     generic.json_schema = GenericToolSchema(tools);
-    log::Debug("tools use the generic format", {{"model", model_id_}, {"why", why}});
+    log::Debug("tools", {{"model", model_id_}, {"format", "generic"}, {"why", why}});
   }
   if (Status st = PrepareFree(generic, out); !st.ok()) return st;
   if (tools.active()) out.tool_parser = GenericToolParser();
