@@ -233,5 +233,40 @@ TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
   EXPECT_FALSE(text["choices"][0]["message"].contains("tool_calls"));
 }
 
+// A parser like a template's: text before the call, a call with its own id.
+class TextThenCallParser final : public llm::ToolReplyParser {
+ public:
+  bool Parse(std::string_view text, llm::ToolReply& out) const override {
+    if (text != "<call>") return false;
+    out.content = "let me look";
+    out.calls.push_back({"abc", "f", R"({"a":1})"});
+    return true;
+  }
+  std::string_view format() const override { return "native"; }
+};
+
+TEST(OpenAiFormatTest, TextBeforeACallIsSentAsContentAndTheCallKeepsItsId) {
+  manager::Outcome done = Done(llm::FinishReason::kStop);
+  done.stats.tool_parser = std::make_shared<TextThenCallParser>();
+  OpenAiFormat streamed = ToolFormat(true);
+  std::string out;
+  streamed.AppendText(out, "<call>");
+  streamed.AppendDone(out, done);
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 5u) << out;  // role, content, call, finish, [DONE]
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"], "let me look");
+  EXPECT_EQ(json::parse(events[2])["choices"][0]["delta"]["tool_calls"][0]["id"], "abc");
+  EXPECT_EQ(json::parse(events[3])["choices"][0]["finish_reason"], "tool_calls");
+
+  OpenAiFormat whole = ToolFormat(false);
+  const json body = json::parse(whole.CompleteBody(done, "<call>"));
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "let me look");
+  EXPECT_EQ(body["choices"][0]["message"]["tool_calls"][0]["id"], "abc");
+  // Unparsable output with tools is content, never an error.
+  const json text = json::parse(whole.CompleteBody(done, "no call here"));
+  EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(text["choices"][0]["message"]["content"], "no call here");
+}
+
 }  // namespace
 }  // namespace modeld::httpapi

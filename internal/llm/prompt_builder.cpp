@@ -281,7 +281,9 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
       Result<bool> native = PrepareNative(params, out, why);
       if (!native.ok()) return native.status();
       if (*native) {
-        log::Debug("tools", {{"model", model_id_}, {"format", "native"}});
+        if (log::Enabled(log::Level::kDebug)) {
+          log::Debug("tools", {{"model", model_id_}, {"format", "native"}});
+        }
         return Status::Ok();
       }
       out = PreparedPrompt{};
@@ -295,7 +297,9 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
   generic.grammar = params.grammar;
   if (tools.active()) {
     generic.json_schema = GenericToolSchema(tools);
-    log::Debug("tools", {{"model", model_id_}, {"format", "generic"}, {"why", why}});
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("tools", {{"model", model_id_}, {"format", "generic"}, {"why", why}});
+    }
   }
   if (Status st = PrepareFree(generic, out); !st.ok()) return st;
   if (tools.active()) out.tool_parser = GenericToolParser();
