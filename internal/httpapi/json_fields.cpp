@@ -5,12 +5,6 @@
 namespace modeld::httpapi {
 namespace {
 
-const nlohmann::json* Field(const nlohmann::json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 Status TypeError(std::string_view key, std::string_view want) {
   return Status::InvalidRequest("field '" + std::string(key) + "' must be " + std::string(want));
 }

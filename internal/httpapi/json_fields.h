@@ -11,6 +11,14 @@
 
 namespace modeld::httpapi {
 
+// The member `key` of `obj`; null when it is absent or JSON null (OpenAI
+// clients send null for "not given").
+inline const nlohmann::json* Field(const nlohmann::json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
 // Typed, range-checked reads of optional fields of a JSON request object.
 // Each returns InvalidRequest naming the field when the type or range is
 // wrong, and leaves `out` untouched when the field is absent or null.

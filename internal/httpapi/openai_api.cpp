@@ -82,13 +82,14 @@ void Generate(ApiContext& ctx, OpenAiKind kind, const HttpRequest& req,
     conn->Respond(HttpStatusFor(call.status()), OpenAiErrorBody(call.status()));
     return;
   }
+  const bool tools = call->params.tools.active();
   auto request = std::make_shared<manager::Request>(call->model, std::move(call->params));
   OpenAiResponseInfo info{kind,
                           call->stream,
                           call->include_usage,
                           NewId(kind == OpenAiKind::kChat ? "chatcmpl-" : "cmpl-"),
                           static_cast<int64_t>(std::time(nullptr)),
-                          call->tools.active()};
+                          tools};
   auto format = std::make_unique<OpenAiFormat>(std::move(info), request);
   auto exchange = std::make_shared<InferExchange>(conn, ctx.manager, ctx.paths, std::move(format),
                                                   call->stream, ctx.executor);

@@ -18,6 +18,19 @@ nlohmann::json Usage(const llm::GenerateStats& s) {
           {"prompt_tokens_details", {{"cached_tokens", s.cached_tokens}}}};
 }
 
+// The reply of a request with tools, parsed by the parser the model chose
+// for it; false when it is cut by max_tokens or not in the format (then it
+// is returned as content). Calls without an id get one.
+bool ParseReply(const manager::Outcome& outcome, std::string_view text, llm::ToolReply& reply) {
+  const llm::ToolReplyParserPtr& parser = outcome.stats.tool_parser;
+  if (parser == nullptr || outcome.stats.finish == llm::FinishReason::kLength) return false;
+  if (!parser->Parse(text, reply)) return false;
+  for (llm::ToolCall& c : reply.calls) {
+    if (c.id.empty()) c.id = NewCallId();
+  }
+  return true;
+}
+
 void AppendInt(std::string& out, long long v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
@@ -90,9 +103,8 @@ void OpenAiFormat::AppendText(std::string& out, std::string_view text) {
 }
 
 std::string_view OpenAiFormat::AppendToolReply(std::string& out, const manager::Outcome& outcome) {
-  ParsedToolReply reply;
-  const bool complete = outcome.stats.finish != llm::FinishReason::kLength;
-  if (!complete || !ParseToolReply(held_, reply)) {
+  llm::ToolReply reply;
+  if (!ParseReply(outcome, held_, reply)) {
     if (!held_.empty()) AppendChoiceChunk(out, held_, {});
     return FinishReasonName(outcome.stats.finish);
   }
@@ -100,8 +112,9 @@ std::string_view OpenAiFormat::AppendToolReply(std::string& out, const manager::
     if (!reply.content.empty()) AppendChoiceChunk(out, reply.content, {});
     return "stop";
   }
+  if (!reply.content.empty()) AppendChoiceChunk(out, reply.content, {});
   for (size_t i = 0; i < reply.calls.size(); ++i) {
-    const ParsedToolCall& c = reply.calls[i];
+    const llm::ToolCall& c = reply.calls[i];
     out.append(head_).append("{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":");
     AppendInt(out, static_cast<long long>(i));
     out.append(",\"id\":");
@@ -146,19 +159,21 @@ std::string OpenAiFormat::CompleteBody(const manager::Outcome& outcome, std::str
                            {"logprobs", nullptr},
                            {"finish_reason", FinishReasonName(outcome.stats.finish)}};
   const bool chat = info_.kind == OpenAiKind::kChat;
-  ParsedToolReply reply;
-  if (chat && info_.tool_reply && outcome.stats.finish != llm::FinishReason::kLength &&
-      ParseToolReply(text, reply)) {
+  llm::ToolReply reply;
+  if (chat && info_.tool_reply && ParseReply(outcome, text, reply)) {
     if (reply.calls.empty()) {
       choice["message"] = {{"role", "assistant"}, {"content", reply.content}};
     } else {
       nlohmann::json calls = nlohmann::json::array();
-      for (const ParsedToolCall& c : reply.calls) {
+      for (const llm::ToolCall& c : reply.calls) {
         calls.push_back({{"id", c.id},
                          {"type", "function"},
                          {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
       }
-      choice["message"] = {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}};
+      // Text a template lets the model write before its calls stays.
+      nlohmann::json content = nullptr;
+      if (!reply.content.empty()) content = reply.content;
+      choice["message"] = {{"role", "assistant"}, {"content", content}, {"tool_calls", calls}};
       choice["finish_reason"] = "tool_calls";
     }
   } else if (chat) {

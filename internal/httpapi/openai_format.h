@@ -16,8 +16,8 @@ struct OpenAiResponseInfo {
   bool include_usage = false;
   std::string id;       // "chatcmpl-..." or "cmpl-..."
   int64_t created = 0;  // unix seconds
-  // The reply is in the tool reply format (openai_tools.h): text is held
-  // back and sent at the end as tool_calls or content.
+  // The request offered tools: text is held back and sent at the end as
+  // tool_calls or content, as the outcome's tool_parser reads it.
   bool tool_reply = false;
 };
 

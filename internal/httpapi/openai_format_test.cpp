@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "internal/llm/tool_generic.h"
+
 namespace modeld::httpapi {
 namespace {
 
@@ -168,6 +170,13 @@ OpenAiFormat ToolFormat(bool stream) {
                       ResolvedRequest("tiny"));
 }
 
+// An outcome whose reply the generic tool format reads.
+manager::Outcome ToolDone(llm::FinishReason finish) {
+  manager::Outcome o = Done(finish);
+  o.stats.tool_parser = llm::GenericToolParser();
+  return o;
+}
+
 constexpr const char* kCalls =
     R"({"tool_calls":[{"name":"a","arguments":{"z":1,"y":2}},{"name":"b","arguments":{}}]})";
 
@@ -178,7 +187,7 @@ TEST(OpenAiFormatTest, StreamedToolReplyIsHeldBackThenSentAsToolCallDeltas) {
   f.AppendText(out, text.substr(0, 20));
   f.AppendText(out, text.substr(20));
   EXPECT_TRUE(out.empty()) << "nothing before the reply is complete: " << out;
-  f.AppendDone(out, Done(llm::FinishReason::kStop));
+  f.AppendDone(out, ToolDone(llm::FinishReason::kStop));
   const auto events = DataEvents(out);
   ASSERT_EQ(events.size(), 5u);  // role, two calls, finish, [DONE]
   EXPECT_EQ(json::parse(events[0])["choices"][0]["delta"]["role"], "assistant");
@@ -199,7 +208,7 @@ TEST(OpenAiFormatTest, ToolReplyCutByMaxTokensIsContentWithLength) {
   OpenAiFormat f = ToolFormat(true);
   std::string out;
   f.AppendText(out, R"({"tool_calls":[{"name":"a","argu)");
-  f.AppendDone(out, Done(llm::FinishReason::kLength));
+  f.AppendDone(out, ToolDone(llm::FinishReason::kLength));
   const auto events = DataEvents(out);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"],
@@ -209,7 +218,7 @@ TEST(OpenAiFormatTest, ToolReplyCutByMaxTokensIsContentWithLength) {
 
 TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
   OpenAiFormat f = ToolFormat(false);
-  const json calls = json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), kCalls));
+  const json calls = json::parse(f.CompleteBody(ToolDone(llm::FinishReason::kStop), kCalls));
   const json& choice = calls["choices"][0];
   EXPECT_EQ(choice["finish_reason"], "tool_calls");
   EXPECT_TRUE(choice["message"]["content"].is_null());
@@ -218,10 +227,45 @@ TEST(OpenAiFormatTest, NonStreamedToolReplyHasToolCallsOrContent) {
   EXPECT_EQ(choice["message"]["tool_calls"][1]["function"]["arguments"], "{}");
 
   const json text =
-      json::parse(f.CompleteBody(Done(llm::FinishReason::kStop), R"({"response":"hi"})"));
+      json::parse(f.CompleteBody(ToolDone(llm::FinishReason::kStop), R"({"response":"hi"})"));
   EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
   EXPECT_EQ(text["choices"][0]["message"]["content"], "hi");
   EXPECT_FALSE(text["choices"][0]["message"].contains("tool_calls"));
+}
+
+// A parser like a template's: text before the call, a call with its own id.
+class TextThenCallParser final : public llm::ToolReplyParser {
+ public:
+  bool Parse(std::string_view text, llm::ToolReply& out) const override {
+    if (text != "<call>") return false;
+    out.content = "let me look";
+    out.calls.push_back({"abc", "f", R"({"a":1})"});
+    return true;
+  }
+  std::string_view format() const override { return "native"; }
+};
+
+TEST(OpenAiFormatTest, TextBeforeACallIsSentAsContentAndTheCallKeepsItsId) {
+  manager::Outcome done = Done(llm::FinishReason::kStop);
+  done.stats.tool_parser = std::make_shared<TextThenCallParser>();
+  OpenAiFormat streamed = ToolFormat(true);
+  std::string out;
+  streamed.AppendText(out, "<call>");
+  streamed.AppendDone(out, done);
+  const auto events = DataEvents(out);
+  ASSERT_EQ(events.size(), 5u) << out;  // role, content, call, finish, [DONE]
+  EXPECT_EQ(json::parse(events[1])["choices"][0]["delta"]["content"], "let me look");
+  EXPECT_EQ(json::parse(events[2])["choices"][0]["delta"]["tool_calls"][0]["id"], "abc");
+  EXPECT_EQ(json::parse(events[3])["choices"][0]["finish_reason"], "tool_calls");
+
+  OpenAiFormat whole = ToolFormat(false);
+  const json body = json::parse(whole.CompleteBody(done, "<call>"));
+  EXPECT_EQ(body["choices"][0]["message"]["content"], "let me look");
+  EXPECT_EQ(body["choices"][0]["message"]["tool_calls"][0]["id"], "abc");
+  // Unparsable output with tools is content, never an error.
+  const json text = json::parse(whole.CompleteBody(done, "no call here"));
+  EXPECT_EQ(text["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(text["choices"][0]["message"]["content"], "no call here");
 }
 
 }  // namespace

@@ -10,12 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-const json* Field(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
 Status Refuse(std::string_view field, std::string_view why) {
   return Status::Unsupported("field '" + std::string(field) +
                              "' is not supported: " + std::string(why));
@@ -71,16 +65,6 @@ Status ReadResponseFormat(const json& j, llm::GenerateParams& p) {
     p.json_schema = schema->dump();
   }
   return Status::Ok();
-}
-
-// The tools' description joins the first system message, or becomes one.
-void AddToolPrompt(const ToolRequest& tools, std::vector<llm::ChatMessage>& messages) {
-  std::string prompt = ToolSystemPrompt(tools);
-  if (!messages.empty() && messages.front().role == "system") {
-    messages.front().content.append("\n\n").append(prompt);
-  } else {
-    messages.insert(messages.begin(), llm::ChatMessage{"system", std::move(prompt)});
-  }
 }
 
 Status CheckN(const json& j) {
@@ -195,14 +179,21 @@ Status ReadMessages(const json& j, std::vector<llm::ChatMessage>& out) {
     if (calls != nullptr && r != "assistant") {
       return Invalid(where + ".tool_calls", "absent: only assistant messages carry tool calls");
     }
-    llm::ChatMessage msg{std::move(r), {}};
+    llm::ChatMessage msg(std::move(r), {});
     if (Status st = ReadContent(m, where, msg.content); !st.ok()) return st;
-    if (calls != nullptr && !(calls->is_array() && calls->empty())) {
-      // The model sees its earlier calls in the format it is asked to use.
-      std::string text;
-      if (Status st = ToolCallsAsText(*calls, where + ".tool_calls", text); !st.ok()) return st;
-      if (!msg.content.empty()) msg.content.push_back('\n');
-      msg.content.append(text);
+    if (calls != nullptr) {
+      if (Status st = ReadToolCalls(*calls, where + ".tool_calls", msg.tool_calls); !st.ok()) {
+        return st;
+      }
+    }
+    if (msg.role == "tool") {
+      for (auto [key, field] :
+           {std::pair{"tool_call_id", &msg.tool_call_id}, std::pair{"name", &msg.name}}) {
+        const json* v = Field(m, key);
+        if (v == nullptr) continue;
+        if (!v->is_string()) return Invalid(where + "." + key, "a string");
+        *field = v->get<std::string>();
+      }
     }
     out.push_back(std::move(msg));
   }
@@ -223,7 +214,7 @@ Result<OpenAiCall> ParseChatRequest(std::string_view body) {
            ReadCommon(j, call, kMaxTokensLimit),
            CheckBoolOff(j, "logprobs", "modeld does not return log probabilities"),
            RefuseNonEmpty(j, "top_logprobs", "modeld does not return log probabilities"),
-           ReadTools(j, call.tools),
+           ReadTools(j, call.params.tools),
            ReadResponseFormat(j, call.params),
            RefuseNonEmpty(j, "functions",
                           "use 'tools' and 'tool_choice' instead of the deprecated functions"),
@@ -234,13 +225,9 @@ Result<OpenAiCall> ParseChatRequest(std::string_view body) {
        }) {
     if (!st.ok()) return st;
   }
-  if (call.tools.active()) {
-    if (!call.params.json_schema.empty()) {
-      return Refuse("response_format",
-                    "modeld cannot combine a JSON response_format with tools; send one of them");
-    }
-    call.params.json_schema = ToolReplySchema(call.tools);
-    AddToolPrompt(call.tools, messages);
+  if (call.params.tools.active() && !call.params.json_schema.empty()) {
+    return Refuse("response_format",
+                  "modeld cannot combine a JSON response_format with tools; send one of them");
   }
   if (const json* mod = Field(j, "modalities")) {
     if (!mod->is_array()) return Invalid("modalities", "an array of strings");

@@ -17,11 +17,9 @@ struct OpenAiCall {
   std::string model;  // empty: the current model
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  // Tools offered to the model (chat only) are in params.tools; when
+  // active, the reply is parsed into tool calls (GenerateStats::tool_parser).
   llm::GenerateParams params;
-  // Tools offered to the model (chat only); when active, the reply is in
-  // the tool reply format (openai_tools.h) and params.json_schema holds
-  // its schema.
-  ToolRequest tools;
 };
 
 // Parses and validates a body. Wrong types and out-of-range values are

@@ -248,7 +248,7 @@ TEST(OpenAiRequestTest, ResponseFormatBecomesAJsonSchema) {
   EXPECT_TRUE(text->params.json_schema.empty());
 }
 
-TEST(OpenAiRequestTest, ForcedToolCallConstrainsTheReplyAndDescribesTheTools) {
+TEST(OpenAiRequestTest, ForcedToolCallTravelsToTheModel) {
   auto call = ParseChatRequest(R"({"messages":[{"role":"user","content":"weather?"}],
       "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",
                 "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},
@@ -256,16 +256,27 @@ TEST(OpenAiRequestTest, ForcedToolCallConstrainsTheReplyAndDescribesTheTools) {
       "tool_choice":{"type":"function","function":{"name":"get_weather"}},
       "parallel_tool_calls":false})");
   ASSERT_TRUE(call.ok()) << call.status().message();
-  EXPECT_TRUE(call->tools.active());
-  ASSERT_EQ(call->tools.tools.size(), 1u);
-  EXPECT_EQ(call->tools.tools[0].name, "get_weather");
-  const auto schema = nlohmann::json::parse(call->params.json_schema);
-  EXPECT_EQ(schema["properties"]["tool_calls"]["maxItems"], 1);
-  EXPECT_EQ(schema["properties"]["tool_calls"]["items"]["properties"]["name"]["const"],
-            "get_weather");
-  ASSERT_EQ(call->params.messages->size(), 2u);
-  EXPECT_EQ((*call->params.messages)[0].role, "system");
-  EXPECT_NE((*call->params.messages)[0].content.find("Weather now"), std::string::npos);
+  const llm::ToolRequest& tools = call->params.tools;
+  EXPECT_TRUE(tools.active());
+  EXPECT_EQ(tools.choice, llm::ToolChoice::kRequired);
+  EXPECT_FALSE(tools.parallel);
+  ASSERT_EQ(tools.tools.size(), 1u);
+  EXPECT_EQ(tools.tools[0].name, "get_weather");
+  EXPECT_EQ(tools.tools[0].description, "Weather now");
+  EXPECT_EQ(nlohmann::json::parse(tools.tools[0].parameters)["properties"]["city"]["type"],
+            "string");
+  // The llm layer renders the tools (the model's template or a generic
+  // format): the request itself is left as the client sent it.
+  EXPECT_TRUE(call->params.json_schema.empty());
+  ASSERT_EQ(call->params.messages->size(), 1u);
+}
+
+TEST(OpenAiRequestTest, ToolsWithAJsonResponseFormatAreRefused) {
+  auto call = ParseChatRequest(R"({"messages":[{"role":"user","content":"x"}],
+      "tools":[{"type":"function","function":{"name":"f"}}],
+      "response_format":{"type":"json_object"}})");
+  ASSERT_FALSE(call.ok());
+  EXPECT_EQ(call.status().code(), Code::kUnsupportedParameter);
 }
 
 TEST(OpenAiRequestTest, ToolHistoryIsAccepted) {
@@ -273,16 +284,31 @@ TEST(OpenAiRequestTest, ToolHistoryIsAccepted) {
       {"role":"user","content":"weather?"},
       {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
           "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
-      {"role":"tool","tool_call_id":"call_1","content":"sunny"}]})");
+      {"role":"tool","tool_call_id":"call_1","name":"get_weather","content":"sunny"}]})");
   ASSERT_TRUE(call.ok()) << call.status().message();
   const auto& msgs = *call->params.messages;
   ASSERT_EQ(msgs.size(), 3u);
   EXPECT_EQ(msgs[1].role, "assistant");
-  EXPECT_EQ(nlohmann::json::parse(msgs[1].content)["tool_calls"][0]["arguments"]["city"], "Paris");
+  EXPECT_EQ(msgs[1].content, "");
+  ASSERT_EQ(msgs[1].tool_calls.size(), 1u);
+  EXPECT_EQ(msgs[1].tool_calls[0].id, "call_1");
+  EXPECT_EQ(msgs[1].tool_calls[0].name, "get_weather");
+  EXPECT_EQ(nlohmann::json::parse(msgs[1].tool_calls[0].arguments)["city"], "Paris");
   EXPECT_EQ(msgs[2].role, "tool");
   EXPECT_EQ(msgs[2].content, "sunny");
-  EXPECT_FALSE(call->tools.active());
+  EXPECT_EQ(msgs[2].tool_call_id, "call_1");
+  EXPECT_EQ(msgs[2].name, "get_weather");
+  EXPECT_FALSE(call->params.tools.active());
   EXPECT_TRUE(call->params.json_schema.empty());
+}
+
+TEST(OpenAiRequestTest, ToolMessageFieldsMustBeStrings) {
+  auto call =
+      ParseChatRequest(R"({"messages":[{"role":"tool","tool_call_id":7,"content":"sunny"}]})");
+  ASSERT_FALSE(call.ok());
+  EXPECT_EQ(call.status().code(), Code::kInvalidRequest);
+  EXPECT_NE(call.status().message().find("messages[0].tool_call_id"), std::string::npos)
+      << call.status().message();
 }
 
 }  // namespace

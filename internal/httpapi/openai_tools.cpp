@@ -2,16 +2,12 @@
 
 #include <random>
 
+#include "internal/httpapi/json_fields.h"
+
 namespace modeld::httpapi {
 namespace {
 
 using nlohmann::json;
-
-const json* Field(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
 
 Status Invalid(std::string_view field, std::string_view what) {
   return Status::InvalidRequest("field '" + std::string(field) + "' must be " + std::string(what));
@@ -27,7 +23,7 @@ bool ValidName(const std::string& name) {
   return true;
 }
 
-Status ReadTool(const json& t, const std::string& where, ToolSpec& out) {
+Status ReadTool(const json& t, const std::string& where, llm::ToolSpec& out) {
   if (!t.is_object()) return Invalid(where, "an object");
   const json* type = Field(t, "type");
   if (type == nullptr || *type != "function") return Invalid(where + ".type", "\"function\"");
@@ -42,48 +38,25 @@ Status ReadTool(const json& t, const std::string& where, ToolSpec& out) {
     if (!d->is_string()) return Invalid(where + ".function.description", "a string");
     out.description = d->get<std::string>();
   }
-  out.parameters = json{{"type", "object"}};
+  out.parameters = R"({"type":"object"})";
   if (const json* p = Field(*fn, "parameters")) {
     if (!p->is_object()) return Invalid(where + ".function.parameters", "a JSON schema object");
-    if (!p->empty()) out.parameters = *p;
+    if (!p->empty()) out.parameters = p->dump(-1, ' ', false, json::error_handler_t::replace);
   }
   return Status::Ok();
 }
 
-// Schemas keep their keys in this order (ordered_json): the grammar
-// follows the order of "properties", so a call names its function first.
-using ojson = nlohmann::ordered_json;
-
-ojson CallSchema(const ToolSpec& t) {
-  ojson call = ojson::object();
-  call["type"] = "object";
-  call["properties"]["name"]["const"] = t.name;
-  call["properties"]["arguments"] = ojson::parse(t.parameters.dump());
-  call["required"] = ojson::array({"name", "arguments"});
-  call["additionalProperties"] = false;
-  return call;
-}
-
-std::string NewCallId() {
-  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<size_t> pick(0, sizeof(kChars) - 2);
-  std::string id = "call_";
-  for (int i = 0; i < 24; ++i) id.push_back(kChars[pick(rng)]);
-  return id;
-}
-
 }  // namespace
 
-Status ReadTools(const json& body, ToolRequest& out) {
+Status ReadTools(const json& body, llm::ToolRequest& out) {
   if (const json* tools = Field(body, "tools")) {
     if (!tools->is_array()) return Invalid("tools", "an array");
     for (size_t i = 0; i < tools->size(); ++i) {
-      ToolSpec spec;
+      llm::ToolSpec spec;
       if (Status st = ReadTool((*tools)[i], "tools[" + std::to_string(i) + "]", spec); !st.ok()) {
         return st;
       }
-      for (const ToolSpec& other : out.tools) {
+      for (const llm::ToolSpec& other : out.tools) {
         if (other.name == spec.name) {
           return Status::InvalidRequest("field 'tools' names function '" + spec.name + "' twice");
         }
@@ -96,18 +69,18 @@ Status ReadTools(const json& body, ToolRequest& out) {
     out.parallel = p->get<bool>();
   }
   // OpenAI's default: "auto" with tools, "none" without.
-  out.choice = out.tools.empty() ? ToolChoice::kNone : ToolChoice::kAuto;
+  out.choice = out.tools.empty() ? llm::ToolChoice::kNone : llm::ToolChoice::kAuto;
   const json* choice = Field(body, "tool_choice");
   if (choice == nullptr) return Status::Ok();
   if (choice->is_string()) {
     const std::string c = choice->get<std::string>();
     if (c == "none") {
-      out.choice = ToolChoice::kNone;
+      out.choice = llm::ToolChoice::kNone;
     } else if (c == "auto") {
-      out.choice = out.tools.empty() ? ToolChoice::kNone : ToolChoice::kAuto;
+      out.choice = out.tools.empty() ? llm::ToolChoice::kNone : llm::ToolChoice::kAuto;
     } else if (c == "required") {
       if (out.tools.empty()) return Invalid("tool_choice", "\"none\" when no tools are given");
-      out.choice = ToolChoice::kRequired;
+      out.choice = llm::ToolChoice::kRequired;
     } else {
       return Invalid("tool_choice", "\"none\", \"auto\", \"required\" or a named function");
     }
@@ -120,11 +93,11 @@ Status ReadTools(const json& body, ToolRequest& out) {
                    "\"none\", \"auto\", \"required\" or {\"type\":\"function\","
                    "\"function\":{\"name\":...}}");
   }
-  for (const ToolSpec& t : out.tools) {
+  for (const llm::ToolSpec& t : out.tools) {
     if (t.name == *name) {
-      ToolSpec forced = t;
+      llm::ToolSpec forced = t;
       out.tools = {std::move(forced)};
-      out.choice = ToolChoice::kRequired;
+      out.choice = llm::ToolChoice::kRequired;
       return Status::Ok();
     }
   }
@@ -132,58 +105,9 @@ Status ReadTools(const json& body, ToolRequest& out) {
                                 ", which is not in 'tools'");
 }
 
-std::string ToolReplySchema(const ToolRequest& t) {
-  ojson calls = ojson::array();
-  for (const ToolSpec& spec : t.tools) calls.push_back(CallSchema(spec));
-  ojson item = ojson::object();
-  if (calls.size() == 1) {
-    item = calls[0];
-  } else {
-    item["anyOf"] = calls;
-  }
-  ojson array = ojson::object();
-  array["type"] = "array";
-  array["items"] = item;
-  array["minItems"] = 1;
-  if (!t.parallel) array["maxItems"] = 1;
-  ojson call_reply = ojson::object();
-  call_reply["type"] = "object";
-  call_reply["properties"]["tool_calls"] = array;
-  call_reply["required"] = ojson::array({"tool_calls"});
-  call_reply["additionalProperties"] = false;
-  if (t.choice == ToolChoice::kRequired) return call_reply.dump();
-  ojson text_reply = ojson::object();
-  text_reply["type"] = "object";
-  text_reply["properties"]["response"]["type"] = "string";
-  text_reply["required"] = ojson::array({"response"});
-  text_reply["additionalProperties"] = false;
-  ojson either = ojson::object();
-  either["anyOf"] = ojson::array({call_reply, text_reply});
-  return either.dump();
-}
-
-std::string ToolSystemPrompt(const ToolRequest& t) {
-  json list = json::array();
-  for (const ToolSpec& spec : t.tools) {
-    json fn = {{"name", spec.name}, {"parameters", spec.parameters}};
-    if (!spec.description.empty()) fn["description"] = spec.description;
-    list.push_back(std::move(fn));
-  }
-  std::string out = "You can call these functions:\n";
-  out.append(list.dump(2));
-  out.append(
-      "\n\nReply with one JSON object only. To call functions: "
-      "{\"tool_calls\": [{\"name\": <function name>, \"arguments\": <arguments object>}]}");
-  if (t.choice != ToolChoice::kRequired) {
-    out.append(". To answer without calling a function: {\"response\": <your answer>}");
-  }
-  out.append(".");
-  return out;
-}
-
-Status ToolCallsAsText(const json& tool_calls, const std::string& where, std::string& out) {
+Status ReadToolCalls(const json& tool_calls, const std::string& where,
+                     std::vector<llm::ToolCall>& out) {
   if (!tool_calls.is_array()) return Invalid(where, "an array");
-  ojson calls = ojson::array();
   for (size_t i = 0; i < tool_calls.size(); ++i) {
     const json& c = tool_calls[i];
     const std::string at = where + "[" + std::to_string(i) + "]";
@@ -191,47 +115,28 @@ Status ToolCallsAsText(const json& tool_calls, const std::string& where, std::st
     if (fn == nullptr || !fn->is_object()) return Invalid(at + ".function", "an object");
     const json* name = Field(*fn, "name");
     if (name == nullptr || !name->is_string()) return Invalid(at + ".function.name", "a string");
-    json args = json::object();
-    if (const json* a = Field(*fn, "arguments")) {
-      if (a->is_string()) {
-        args = json::parse(a->get<std::string>(), nullptr, /*allow_exceptions=*/false);
-        if (args.is_discarded()) args = *a;  // not JSON: keep the text
-      } else {
-        args = *a;
-      }
+    llm::ToolCall call;
+    call.name = name->get<std::string>();
+    if (const json* id = Field(c, "id")) {
+      if (!id->is_string()) return Invalid(at + ".id", "a string");
+      call.id = id->get<std::string>();
     }
-    ojson call = ojson::object();
-    call["name"] = name->get<std::string>();
-    call["arguments"] = ojson::parse(args.dump());
-    calls.push_back(std::move(call));
+    if (const json* a = Field(*fn, "arguments")) {
+      call.arguments = a->is_string() ? a->get<std::string>()
+                                      : a->dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    out.push_back(std::move(call));
   }
-  ojson reply = ojson::object();
-  reply["tool_calls"] = std::move(calls);
-  out = reply.dump(-1, ' ', false, ojson::error_handler_t::replace);
   return Status::Ok();
 }
 
-bool ParseToolReply(std::string_view text, ParsedToolReply& out) {
-  // ordered_json: the arguments keep the order the model wrote them in.
-  const ojson j = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  if (auto r = j.find("response"); r != j.end() && r->is_string()) {
-    out.content = r->get<std::string>();
-    return true;
-  }
-  auto calls = j.find("tool_calls");
-  if (calls == j.end() || !calls->is_array() || calls->empty()) return false;
-  for (const ojson& c : *calls) {
-    if (!c.is_object()) return false;
-    auto name = c.find("name");
-    if (name == c.end() || !name->is_string()) return false;
-    auto args = c.find("arguments");
-    out.calls.push_back({NewCallId(), name->get<std::string>(),
-                         args == c.end()
-                             ? std::string("{}")
-                             : args->dump(-1, ' ', false, ojson::error_handler_t::replace)});
-  }
-  return true;
+std::string NewCallId() {
+  static constexpr char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kChars) - 2);
+  std::string id = "call_";
+  for (int i = 0; i < 24; ++i) id.push_back(kChars[pick(rng)]);
+  return id;
 }
 
 }  // namespace modeld::httpapi

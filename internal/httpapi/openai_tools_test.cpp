@@ -5,6 +5,8 @@
 namespace modeld::httpapi {
 namespace {
 
+using llm::ToolChoice;
+using llm::ToolRequest;
 using nlohmann::json;
 
 ToolRequest Read(const char* body) {
@@ -26,7 +28,8 @@ TEST(OpenAiToolsTest, ChoiceDefaultsLikeOpenAi) {
   EXPECT_EQ(t.choice, ToolChoice::kAuto);
   EXPECT_TRUE(t.parallel);
   ASSERT_EQ(t.tools.size(), 2u);
-  EXPECT_EQ(t.tools[1].parameters, json({{"type", "object"}}));
+  EXPECT_EQ(json::parse(t.tools[0].parameters)["required"], json::array({"x"}));
+  EXPECT_EQ(json::parse(t.tools[1].parameters), json({{"type", "object"}}));
 }
 
 TEST(OpenAiToolsTest, NoneTurnsToolsOff) {
@@ -37,52 +40,44 @@ TEST(OpenAiToolsTest, NoneTurnsToolsOff) {
   EXPECT_FALSE(t.active());
 }
 
-TEST(OpenAiToolsTest, RequiredSchemaHasOnlyCalls) {
+TEST(OpenAiToolsTest, NamedChoiceKeepsOnlyThatToolRequired) {
   json body = json::parse(kTwoTools);
-  body["tool_choice"] = "required";
+  body["tool_choice"] = {{"type", "function"}, {"function", {{"name", "b"}}}};
+  body["parallel_tool_calls"] = false;
   ToolRequest t;
   ASSERT_TRUE(ReadTools(body, t).ok());
-  const json s = json::parse(ToolReplySchema(t));
-  EXPECT_EQ(s["required"], json::array({"tool_calls"}));
-  EXPECT_EQ(s["properties"]["tool_calls"]["items"]["anyOf"].size(), 2u);
-  EXPECT_FALSE(s["properties"]["tool_calls"].contains("maxItems"));
-  EXPECT_EQ(ToolSystemPrompt(t).find("\"response\""), std::string::npos);
+  EXPECT_EQ(t.choice, ToolChoice::kRequired);
+  ASSERT_EQ(t.tools.size(), 1u);
+  EXPECT_EQ(t.tools[0].name, "b");
+  EXPECT_FALSE(t.parallel);
+  body["tool_choice"]["function"]["name"] = "c";
+  EXPECT_EQ(ReadTools(body, t).code(), Code::kInvalidRequest);
 }
 
-TEST(OpenAiToolsTest, AutoSchemaAllowsAPlainResponse) {
-  const ToolRequest t = Read(kTwoTools);
-  const json s = json::parse(ToolReplySchema(t));
-  ASSERT_EQ(s["anyOf"].size(), 2u);
-  EXPECT_EQ(s["anyOf"][1]["required"], json::array({"response"}));
-  EXPECT_NE(ToolSystemPrompt(t).find("\"response\""), std::string::npos);
-}
-
-TEST(OpenAiToolsTest, ParsesCallsAndResponses) {
-  ParsedToolReply calls;
-  ASSERT_TRUE(ParseToolReply(R"({"tool_calls":[{"name":"a","arguments":{"x":3}},
-                                               {"name":"b","arguments":{}}]})",
-                             calls));
-  ASSERT_EQ(calls.calls.size(), 2u);
-  EXPECT_EQ(calls.calls[0].name, "a");
-  EXPECT_EQ(calls.calls[0].arguments, R"({"x":3})");
-  EXPECT_EQ(calls.calls[0].id.rfind("call_", 0), 0u);
-  EXPECT_NE(calls.calls[0].id, calls.calls[1].id);
-  ParsedToolReply text;
-  ASSERT_TRUE(ParseToolReply(R"({"response":"hi"})", text));
-  EXPECT_TRUE(text.calls.empty());
-  EXPECT_EQ(text.content, "hi");
-  ParsedToolReply cut;
-  EXPECT_FALSE(ParseToolReply(R"({"tool_calls":[{"name":"a","argu)", cut));
-}
-
-TEST(OpenAiToolsTest, HistoryCallsUseTheReplyFormat) {
-  std::string text;
-  ASSERT_TRUE(ToolCallsAsText(json::parse(R"([{"id":"c","type":"function",
-      "function":{"name":"a","arguments":"{\"x\":1}"}}])"),
-                              "m", text)
+TEST(OpenAiToolsTest, HistoryCallsKeepTheirArgumentsText) {
+  std::vector<llm::ToolCall> calls;
+  ASSERT_TRUE(ReadToolCalls(json::parse(R"([{"id":"c","type":"function",
+      "function":{"name":"a","arguments":"{\"x\":1}"}},
+      {"type":"function","function":{"name":"b","arguments":{"y":2}}}])"),
+                            "m", calls)
                   .ok());
-  EXPECT_EQ(text, R"({"tool_calls":[{"name":"a","arguments":{"x":1}}]})");
-  EXPECT_FALSE(ToolCallsAsText(json::parse("[1]"), "m", text).ok());
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].id, "c");
+  EXPECT_EQ(calls[0].name, "a");
+  EXPECT_EQ(calls[0].arguments, R"({"x":1})");
+  EXPECT_EQ(calls[1].id, "");
+  EXPECT_EQ(calls[1].arguments, R"({"y":2})");
+  std::vector<llm::ToolCall> bad;
+  const Status st = ReadToolCalls(json::parse("[1]"), "m", bad);
+  EXPECT_EQ(st.code(), Code::kInvalidRequest);
+  EXPECT_NE(st.message().find("m[0].function"), std::string::npos) << st.message();
+}
+
+TEST(OpenAiToolsTest, CallIdsAreOpenAiShapedAndDistinct) {
+  const std::string a = NewCallId();
+  EXPECT_EQ(a.rfind("call_", 0), 0u);
+  EXPECT_EQ(a.size(), 29u);
+  EXPECT_NE(a, NewCallId());
 }
 
 }  // namespace

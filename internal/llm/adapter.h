@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "internal/llm/tool_types.h"
 #include "pkg/types/status.h"
 
 namespace modeld::llm {
@@ -66,8 +68,15 @@ struct StandbyModel {
 };
 
 struct ChatMessage {
-  std::string role;  // system, user or assistant
+  ChatMessage() = default;
+  // Most messages are a role and text (and brace-initialized so).
+  ChatMessage(std::string r, std::string c) : role(std::move(r)), content(std::move(c)) {}
+
+  std::string role;  // system, user, assistant or tool
   std::string content;
+  std::vector<ToolCall> tool_calls;  // an assistant's calls
+  std::string tool_call_id;          // a tool message: the call it answers
+  std::string name;                  // a tool message: the function's name (optional)
 };
 
 enum class FinishReason { kStop, kLength };
@@ -104,6 +113,9 @@ struct GenerateParams {
   // follows the grammar token by token and ends where it is complete.
   std::string json_schema;
   std::string grammar;
+  // Tools offered to the model (chat only; see PromptBuilder). When active,
+  // the reply is parsed by GenerateStats::tool_parser.
+  ToolRequest tools;
 };
 
 struct GenerateStats {
@@ -118,6 +130,8 @@ struct GenerateStats {
   // floats each, in input order (prompt_tokens counts every input's tokens).
   std::vector<float> embeddings;
   int n_embd = 0;
+  // A request with active tools: how to read its reply (set at Start).
+  ToolReplyParserPtr tool_parser;
 };
 
 // Receives generated text in batches. The producer keeps text in its own
@@ -151,6 +165,17 @@ struct PreparedPrompt {
   // The GBNF that constrains the output, already compiled once against the
   // vocabulary; empty: free text.
   std::string grammar;
+  // Lazy: the grammar applies from the first match of a trigger on (a
+  // pattern over the generated text, or a token); before it, text is free.
+  bool grammar_lazy = false;
+  std::vector<std::string> trigger_patterns;  // regular expressions
+  std::vector<int32_t> trigger_tokens;
+  // Control tokens the output keeps as text (the template's tool markers).
+  std::vector<int32_t> preserved_tokens;
+  // Stop strings the template adds to the request's own.
+  std::vector<std::string> extra_stops;
+  // Active tools: the parser of the reply (see ToolReplyParser).
+  ToolReplyParserPtr tool_parser;
 };
 
 // How one sequence ended (Model::Step). Its cells are free by then, and its

@@ -20,6 +20,33 @@ TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p,
     grammar_.reset(llama_sampler_init_grammar(vocab, grammar.c_str(), "root"));
     cur_.resize(static_cast<size_t>(n_vocab_));
   }
+  InitChain(p);
+}
+
+TokenSampler::TokenSampler(const llama_vocab* vocab, const SamplingParams& p,
+                           const PreparedPrompt& prompt)
+    : vocab_(vocab), n_vocab_(llama_vocab_n_tokens(vocab)) {
+  if (!prompt.grammar.empty()) {
+    if (prompt.grammar_lazy) {
+      std::vector<const char*> patterns;
+      patterns.reserve(prompt.trigger_patterns.size());
+      for (const std::string& pt : prompt.trigger_patterns) patterns.push_back(pt.c_str());
+      try {  // a trigger pattern llama.cpp's std::regex rejects throws
+        grammar_.reset(llama_sampler_init_grammar_lazy_patterns(
+            vocab, prompt.grammar.c_str(), "root", patterns.data(), patterns.size(),
+            prompt.trigger_tokens.data(), prompt.trigger_tokens.size()));
+      } catch (const std::exception&) {
+        grammar_.reset();  // Sample then reports that the grammar allows nothing
+      }
+    } else {
+      grammar_.reset(llama_sampler_init_grammar(vocab, prompt.grammar.c_str(), "root"));
+    }
+    cur_.resize(static_cast<size_t>(n_vocab_));
+  }
+  InitChain(p);
+}
+
+void TokenSampler::InitChain(const SamplingParams& p) {
   if (p.temperature <= 0.0f) return;  // greedy: argmax, no chain
   llama_sampler_chain_params cp = llama_sampler_chain_default_params();
   cp.no_perf = true;

@@ -24,6 +24,10 @@ class TokenSampler {
   // `grammar` is GBNF already checked by CheckGrammar; empty: none.
   TokenSampler(const llama_vocab* vocab, const SamplingParams& params,
                const std::string& grammar = {});
+  // The grammar of `prompt`, lazy when it says so (llama.cpp's lazy grammar
+  // sampler: free text until a trigger pattern or token, then the grammar).
+  TokenSampler(const llama_vocab* vocab, const SamplingParams& params,
+               const PreparedPrompt& prompt);
 
   // Samples from the logits of output `idx` of the last decode (-1: the
   // last output) and records it (for penalties and the grammar). Returns
@@ -40,6 +44,7 @@ class TokenSampler {
   };
   using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
 
+  void InitChain(const SamplingParams& params);
   llama_token SampleConstrained(const float* logits);
   // The chain's pick (or the argmax) from cur_ as filled from `logits`,
   // after `filter` when it is not null.

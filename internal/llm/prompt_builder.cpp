@@ -5,7 +5,9 @@
 
 #include "internal/llm/llama_prompt.h"
 #include "internal/llm/output_grammar.h"
+#include "internal/llm/tool_generic.h"
 #include "internal/llm/utf8_stream.h"
+#include "internal/log/log.h"
 
 namespace modeld::llm {
 namespace {
@@ -13,6 +15,22 @@ namespace {
 // Stands in for message i's content while the template is rendered; the
 // unit separators keep it from occurring in a template or merging with it.
 std::string Placeholder(size_t i) { return "\x1fmodeld-content-" + std::to_string(i) + "\x1f"; }
+
+// `messages` with each non-empty content replaced by its placeholder.
+std::vector<ChatMessage> Masked(const std::vector<ChatMessage>& messages) {
+  std::vector<ChatMessage> masked = messages;
+  for (size_t i = 0; i < masked.size(); ++i) {
+    if (!masked[i].content.empty()) masked[i].content = Placeholder(i);
+  }
+  return masked;
+}
+
+bool HasToolCalls(const std::vector<ChatMessage>& messages) {
+  for (const ChatMessage& m : messages) {
+    if (!m.tool_calls.empty()) return true;
+  }
+  return false;
+}
 
 // Tokenizes `raw` as plain text (no BOS), appending to `out`. Each call
 // starts as llama.cpp starts a fragment after a control token.
@@ -56,9 +74,13 @@ PromptBuilder::PromptBuilder(const llama_model* model, std::string template_over
     Result<std::unique_ptr<JinjaTemplate>> t = JinjaTemplate::Create(model, source, model_id_);
     if (t.ok()) {
       jinja_ = std::move(t).value();
+      // Empty override: common reads the GGUF's templates (and its tool_use variant).
+      native_tools_ = NativeTools::Create(model, template_override_, native_tools_error_);
     } else {
       jinja_error_ = t.status();
     }
+  } else {
+    native_tools_error_ = "the chat template is not Jinja";
   }
 }
 
@@ -124,25 +146,31 @@ void PromptBuilder::SplitTemplateText(std::string_view text, std::vector<std::st
 
 Status PromptBuilder::BuildSegmented(const std::vector<ChatMessage>& messages,
                                      std::vector<llama_token>& out) const {
-  std::vector<ChatMessage> masked = messages;
-  for (size_t i = 0; i < masked.size(); ++i) masked[i].content = Placeholder(i);
   std::string rendered;
-  if (Status st = Render(masked, rendered); !st.ok()) return st;
+  if (Status st = Render(Masked(messages), rendered); !st.ok()) return st;
+  bool placed = false;
+  if (Status st = TokenizeMasked(rendered, messages, placed, out); !st.ok() || placed) return st;
+  // The template dropped or rewrote the content; it cannot be placed
+  // safely, so the whole rendering is plain text.
+  std::string formatted;
+  if (Status st = Render(messages, formatted); !st.ok()) return st;
+  return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/false, out);
+}
+
+Status PromptBuilder::TokenizeMasked(std::string_view rendered,
+                                     const std::vector<ChatMessage>& messages, bool& placed,
+                                     std::vector<llama_token>& out) const {
   // Template text split at its control tokens; content joins the plain
   // text around it, as it would in one rendering.
+  placed = false;
   std::vector<std::string> raw(1);
   std::vector<llama_token> special;
   std::string_view rest = rendered;
   for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].content.empty()) continue;  // not masked
     const std::string mark = Placeholder(i);
     const size_t pos = rest.find(mark);
-    if (pos == std::string_view::npos) {
-      // The template dropped or rewrote the content; it cannot be placed
-      // safely, so the whole rendering is plain text.
-      std::string formatted;
-      if (Status st = Render(messages, formatted); !st.ok()) return st;
-      return TokenizeText(vocab_, formatted, /*add_special=*/true, /*parse_special=*/false, out);
-    }
+    if (pos == std::string_view::npos) return Status::Ok();
     SplitTemplateText(rest.substr(0, pos), raw, special);
     raw.back().append(messages[i].content);
     rest.remove_prefix(pos + mark.size());
@@ -158,6 +186,123 @@ Status PromptBuilder::BuildSegmented(const std::vector<ChatMessage>& messages,
     if (i < special.size()) out.push_back(special[i]);
   }
   if (add_bos && llama_vocab_get_add_eos(vocab_)) out.push_back(llama_vocab_eos(vocab_));
+  placed = true;
+  return Status::Ok();
+}
+
+Status PromptBuilder::PrepareFree(const GenerateParams& params, PreparedPrompt& out) const {
+  if (!params.json_schema.empty() || !params.grammar.empty()) {
+    Result<std::string> gbnf = OutputGrammar(params);
+    if (!gbnf.ok()) return gbnf.status();
+    const char* field = params.grammar.empty() ? "json_schema" : "grammar";
+    if (Status st = CheckGrammar(vocab_, *gbnf, field); !st.ok()) return st;
+    out.grammar = std::move(gbnf).value();
+  }
+  return Build(params, out.tokens);
+}
+
+bool PromptBuilder::HasSpecialText(const std::string& text) const {
+  for (const auto& [special, token] : specials_) {
+    if (text.find(special) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool PromptBuilder::ToolTextHasSpecial(const GenerateParams& params) const {
+  for (const ToolSpec& t : params.tools.tools) {
+    if (HasSpecialText(t.name) || HasSpecialText(t.description) || HasSpecialText(t.parameters)) {
+      return true;
+    }
+  }
+  for (const ChatMessage& m : *params.messages) {
+    if (HasSpecialText(m.tool_call_id) || HasSpecialText(m.name)) return true;
+    for (const ToolCall& c : m.tool_calls) {
+      if (HasSpecialText(c.id) || HasSpecialText(c.name) || HasSpecialText(c.arguments)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+Result<bool> PromptBuilder::PrepareNative(const GenerateParams& params, PreparedPrompt& out,
+                                          std::string& why) const {
+  const std::vector<ChatMessage>& messages = *params.messages;
+  const bool mask = !special_in_content_ && ContentHasSpecialText(messages);
+  std::optional<NativeToolPrompt> native =
+      native_tools_->Apply(mask ? Masked(messages) : messages, params.tools, why);
+  if (!native.has_value()) return false;
+  // common's grammar must compile against this vocabulary too.
+  if (Status st = CheckGrammar(vocab_, native->grammar, "tools"); !st.ok()) {
+    why = "llama.cpp rejects common's tool grammar: " + st.message();
+    return false;
+  }
+  bool placed = !mask;
+  if (!mask) {
+    if (Status st = TokenizeText(vocab_, native->prompt, /*add_special=*/true,
+                                 /*parse_special=*/true, out.tokens);
+        !st.ok()) {
+      return st;
+    }
+  } else if (Status st = TokenizeMasked(native->prompt, messages, placed, out.tokens); !st.ok()) {
+    return st;
+  }
+  if (!placed) {
+    // As BuildSegmented: content the template rewrote makes it all plain text.
+    std::optional<NativeToolPrompt> whole = native_tools_->Apply(messages, params.tools, why);
+    if (!whole.has_value()) return false;
+    if (Status st = TokenizeText(vocab_, whole->prompt, /*add_special=*/true,
+                                 /*parse_special=*/false, out.tokens);
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (out.tokens.empty()) return Status::InvalidRequest("prompt is empty");
+  out.grammar = std::move(native->grammar);
+  out.grammar_lazy = native->grammar_lazy;
+  out.trigger_patterns = std::move(native->trigger_patterns);
+  out.trigger_tokens.assign(native->trigger_tokens.begin(), native->trigger_tokens.end());
+  out.preserved_tokens.assign(native->preserved_tokens.begin(), native->preserved_tokens.end());
+  out.extra_stops = std::move(native->stops);
+  out.tool_parser = std::move(native->parser);
+  return true;
+}
+
+Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt& out) const {
+  const ToolRequest& tools = params.tools;
+  if (tools.active() && (!params.json_schema.empty() || !params.grammar.empty())) {
+    return Status::Unsupported("tools cannot be combined with a json_schema or grammar");
+  }
+  std::string why = native_tools_error_;
+  if (tools.active() && native_tools_ != nullptr) {
+    if (ToolTextHasSpecial(params)) {
+      why = "the tools' text holds control-token text";
+    } else {
+      Result<bool> native = PrepareNative(params, out, why);
+      if (!native.ok()) return native.status();
+      if (*native) {
+        if (log::Enabled(log::Level::kDebug)) {
+          log::Debug("tools", {{"model", model_id_}, {"format", "native"}});
+        }
+        return Status::Ok();
+      }
+      out = PreparedPrompt{};
+    }
+  }
+  // The generic format: the history's calls as text, and with active tools
+  // their description and the reply's JSON schema.
+  GenerateParams generic;
+  generic.messages = GenericToolMessages(tools, *params.messages);
+  generic.json_schema = params.json_schema;
+  generic.grammar = params.grammar;
+  if (tools.active()) {
+    generic.json_schema = GenericToolSchema(tools);
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug("tools", {{"model", model_id_}, {"format", "generic"}, {"why", why}});
+    }
+  }
+  if (Status st = PrepareFree(generic, out); !st.ok()) return st;
+  if (tools.active()) out.tool_parser = GenericToolParser();
   return Status::Ok();
 }
 
@@ -167,14 +312,12 @@ Result<PreparedPrompt> PromptBuilder::Prepare(const GenerateParams& params, int 
     if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
   }
   PreparedPrompt prepared;
-  if (!params.json_schema.empty() || !params.grammar.empty()) {
-    Result<std::string> gbnf = OutputGrammar(params);
-    if (!gbnf.ok()) return gbnf.status();
-    const char* field = params.grammar.empty() ? "json_schema" : "grammar";
-    if (Status st = CheckGrammar(vocab_, *gbnf, field); !st.ok()) return st;
-    prepared.grammar = std::move(gbnf).value();
+  const bool tools =
+      params.messages.has_value() && (params.tools.active() || HasToolCalls(*params.messages));
+  if (Status st = tools ? PrepareTools(params, prepared) : PrepareFree(params, prepared);
+      !st.ok()) {
+    return st;
   }
-  if (Status st = Build(params, prepared.tokens); !st.ok()) return st;
   const int n_prompt = static_cast<int>(prepared.tokens.size());
   if (n_prompt + 1 > n_ctx) {
     return Status::InvalidRequest("prompt is " + std::to_string(n_prompt) +

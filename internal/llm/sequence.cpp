@@ -53,14 +53,23 @@ void Sequence::Start(const llama_vocab* vocab, PreparedPrompt prompt, int reused
   next_ = LLAMA_TOKEN_NULL;
   stopped_ = false;
   resumed_ = false;
-  sampler_.emplace(vocab, params.sampling, prompt.grammar);
-  matcher_.emplace(params.stop);
+  sampler_.emplace(vocab, params.sampling, prompt);
+  if (prompt.extra_stops.empty()) {
+    matcher_.emplace(params.stop);
+  } else {
+    std::vector<std::string> stops = params.stop;
+    stops.insert(stops.end(), prompt.extra_stops.begin(), prompt.extra_stops.end());
+    matcher_.emplace(stops);
+  }
+  preserved_ = std::move(prompt.preserved_tokens);
+  std::sort(preserved_.begin(), preserved_.end());
   utf8_.Reset();
   text_.clear();
   pending_.clear();
   *stats_ = GenerateStats{};
   stats_->prompt_tokens = static_cast<int>(prompt_.size());
   stats_->cached_tokens = reused;
+  stats_->tool_parser = std::move(prompt.tool_parser);
   start_ = Clock::now();
   phase_ = Phase::kPrefill;
 }
@@ -71,12 +80,15 @@ void Sequence::Prefilled(int n) {
 }
 
 void Sequence::AppendPiece(llama_token token) {
+  // Control tokens are no text, except the template's tool markers.
+  const bool special =
+      !preserved_.empty() && std::binary_search(preserved_.begin(), preserved_.end(), token);
   int32_t n = llama_token_to_piece(vocab_, token, piece_.data(),
-                                   static_cast<int32_t>(piece_.size()), 0, /*special=*/false);
+                                   static_cast<int32_t>(piece_.size()), 0, special);
   if (n < 0) {  // a piece longer than any seen so far: grow once
     piece_.resize(static_cast<size_t>(-n));
     n = llama_token_to_piece(vocab_, token, piece_.data(), static_cast<int32_t>(piece_.size()), 0,
-                             false);
+                             special);
   }
   if (n > 0) utf8_.Push(std::string_view(piece_.data(), static_cast<size_t>(n)), text_);
 }

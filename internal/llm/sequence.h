@@ -118,6 +118,7 @@ class Sequence {
 
   std::optional<TokenSampler> sampler_;
   std::optional<StopMatcher> matcher_;
+  std::vector<llama_token> preserved_;  // sorted; control tokens output as text
   Utf8Stream utf8_;
   std::vector<char> piece_;  // one token's bytes
   std::string text_;         // one token's sanitized text

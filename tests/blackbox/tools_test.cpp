@@ -1,0 +1,175 @@
+// Tool calling through a model's own chat template: a registry entry whose
+// chat_template has native tool markup (Hermes style) gets the tools in
+// that markup and its calls parsed back by llama.cpp's common library; the
+// tiny model's ChatML template falls back to the generic JSON format. The
+// weights are random, so only the grammar makes a forced call well-formed.
+
+#include <string>
+#include <vector>
+
+#include "tests/blackbox/event_parser.h"
+#include "tests/blackbox/fixture.h"
+
+namespace modeld::blackbox {
+namespace {
+
+const std::string kHermes = R"({%- if tools %}<|im_start|>system
+# Tools
+
+You are provided with function signatures within <tools></tools> XML tags:
+<tools>
+{%- for tool in tools %}
+{{ tool | tojson }}
+{%- endfor %}
+</tools>
+
+For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:
+<tool_call>
+{"name": <function-name>, "arguments": <args-json-object>}
+</tool_call><|im_end|>
+{% endif %}
+{%- for message in messages %}
+{%- if message.role == "user" or message.role == "system" %}<|im_start|>{{ message.role }}
+{{ message.content }}<|im_end|>
+{% elif message.role == "assistant" %}<|im_start|>assistant
+{%- if message.content %}
+{{ message.content }}{% endif %}
+{%- for tool_call in message.tool_calls %}
+{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}
+<tool_call>
+{"name": "{{ tool_call.name }}", "arguments": {{ tool_call.arguments | tojson }}}
+</tool_call>
+{%- endfor %}<|im_end|>
+{% elif message.role == "tool" %}<|im_start|>user
+<tool_response>
+{{ message.content }}
+</tool_response><|im_end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %})";
+
+class ToolsTest : public BlackboxTest {
+ protected:
+  Server* Start() {
+    std::vector<ModelEntry> models = StandardModels();
+    models.push_back({"hermes", ModelFile("tiny.gguf"), "f16",
+                      "    chat_template: " + json(kHermes).dump() + "\n"});
+    ServerOptions options;
+    options.extra_args = {"--log-level", "debug"};
+    return StartServer(ConfigYaml("hermes", models), options, "hermes");
+  }
+};
+
+json ForcedCall(const std::string& model, bool stream, int seed) {
+  const json weather = {
+      {"type", "function"},
+      {"function",
+       {{"name", "get_weather"},
+        {"description", "Current weather in a city"},
+        {"parameters",
+         {{"type", "object"},
+          {"properties",
+           {{"city", {{"type", "string"}, {"enum", {"Paris", "Oslo", "Lima"}}}},
+            {"celsius", {{"type", "integer"}, {"minimum", -30}, {"maximum", 45}}}}},
+          {"required", {"city", "celsius"}},
+          {"additionalProperties", false}}}}}};
+  const json other = {{"type", "function"}, {"function", {{"name", "get_time"}}}};
+  return {{"model", model},
+          {"messages", json::array({{{"role", "user"}, {"content", "Weather in Lima?"}}})},
+          {"tools", json::array({weather, other})},
+          {"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}},
+          {"parallel_tool_calls", false},
+          {"max_tokens", 200},
+          {"temperature", 1},
+          {"seed", seed},
+          {"stream", stream}};
+}
+
+void ExpectWeatherCall(const json& call) {
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["id"].get<std::string>().rfind("call_", 0), 0u) << call.dump();
+  EXPECT_EQ(call["function"]["name"], "get_weather");
+  const json args = json::parse(call["function"]["arguments"].get<std::string>());
+  EXPECT_TRUE(args["city"] == "Paris" || args["city"] == "Oslo" || args["city"] == "Lima")
+      << args.dump();
+  ASSERT_TRUE(args["celsius"].is_number_integer()) << args.dump();
+  EXPECT_GE(args["celsius"].get<int>(), -30);
+  EXPECT_LE(args["celsius"].get<int>(), 45);
+}
+
+// Every debug line PromptBuilder wrote for `model`'s requests with tools
+// (the check before a switch writes one too) names `format`.
+void ExpectFormat(const Server& s, const std::string& model, const std::string& format) {
+  int seen = 0;
+  for (const json& line : s.LogsWithMsg("tools")) {
+    if (line.value("model", "") != model) continue;
+    ++seen;
+    EXPECT_EQ(line.value("format", ""), format) << line.dump();
+  }
+  EXPECT_GT(seen, 0) << "no 'tools' line for " << model;
+}
+
+TEST_F(ToolsTest, ForcedNamedCallThroughTheTemplatesMarkupComesBackAsToolCalls) {
+  Server* s = Start();
+  ASSERT_NE(s, nullptr);
+  for (int seed : {1, 2, 3}) {
+    const HttpResponse r =
+        PostJson(s->port(), "/v1/chat/completions", ForcedCall("hermes", false, seed));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json choice = json::parse(r.body)["choices"][0];
+    ASSERT_EQ(choice["finish_reason"], "tool_calls") << r.body;
+    EXPECT_TRUE(choice["message"]["content"].is_null()) << r.body;
+    ASSERT_EQ(choice["message"]["tool_calls"].size(), 1u) << r.body;
+    ExpectWeatherCall(choice["message"]["tool_calls"][0]);
+  }
+  ExpectFormat(*s, "hermes", "native");
+}
+
+TEST_F(ToolsTest, StreamedForcedCallThroughTheTemplatesMarkupArrivesAsDeltaToolCalls) {
+  Server* s = Start();
+  ASSERT_NE(s, nullptr);
+  const HttpResponse r = PostJson(s->port(), "/v1/chat/completions", ForcedCall("hermes", true, 4));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EventParser parser(StreamFormat::kSse);
+  std::vector<json> chunks;
+  bool done = false;
+  for (const Event& e : parser.Feed(r.body)) {
+    if (e.raw == "[DONE]") {
+      done = true;
+      continue;
+    }
+    ASSERT_TRUE(e.json_ok()) << e.raw;
+    chunks.push_back(e.data);
+  }
+  EXPECT_TRUE(done) << r.body;
+  std::vector<json> calls;
+  std::string finish;
+  for (const json& c : chunks) {
+    const json& choice = c["choices"][0];
+    if (choice["delta"].contains("tool_calls")) {
+      for (const json& tc : choice["delta"]["tool_calls"]) calls.push_back(tc);
+    }
+    if (choice["finish_reason"].is_string()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(finish, "tool_calls") << r.body;
+  ASSERT_EQ(calls.size(), 1u) << r.body;
+  EXPECT_EQ(calls[0]["index"], 0);
+  ExpectWeatherCall(calls[0]);
+  ExpectFormat(*s, "hermes", "native");
+}
+
+TEST_F(ToolsTest, ATemplateWithoutToolMarkupUsesTheGenericFormat) {
+  Server* s = Start();
+  ASSERT_NE(s, nullptr);
+  const HttpResponse r = PostJson(s->port(), "/v1/chat/completions", ForcedCall("tiny", false, 5));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json choice = json::parse(r.body)["choices"][0];
+  ASSERT_EQ(choice["finish_reason"], "tool_calls") << r.body;
+  ASSERT_EQ(choice["message"]["tool_calls"].size(), 1u) << r.body;
+  ExpectWeatherCall(choice["message"]["tool_calls"][0]);
+  ExpectFormat(*s, "tiny", "generic");
+}
+
+}  // namespace
+}  // namespace modeld::blackbox
