@@ -94,7 +94,7 @@ Status ReadTools(const json& body, llm::ToolRequest& out) {
                    "\"function\":{\"name\":...}}");
   }
   for (const llm::ToolSpec& t : out.tools) {
-    if (t.name == *name) {
+    if (t.name == name->get_ref<const std::string&>()) {
       llm::ToolSpec forced = t;
       out.tools = {std::move(forced)};
       out.choice = llm::ToolChoice::kRequired;

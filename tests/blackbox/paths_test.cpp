@@ -79,7 +79,9 @@ TEST_F(PathsTest, ModelsLeavesOutPathsByDefault) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body.find(dir_.path().string()), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find(MODELD_MODELS_DIR), std::string::npos) << r.body;
-  for (const auto& m : r.Json()["models"]) EXPECT_FALSE(m.contains("path")) << m;
+  // Held: a range-for over a temporary's member would read freed memory (TSan found it).
+  const nlohmann::json body = r.Json();
+  for (const auto& m : body["models"]) EXPECT_FALSE(m.contains("path")) << m;
 }
 
 TEST_F(PathsTest, FileExistsIsCheckedAtRequestTime) {
