@@ -4,6 +4,7 @@ SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+FUZZ_PARALLEL ?= 1
 CONFIG ?= configs/models.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -73,10 +74,11 @@ check-robust: build
 	@BUILD=$(BUILD) scripts/check-robust.sh $(if $(REPEAT),--repeat $(REPEAT)) $(ROBUST_ARGS)
 
 # libFuzzer targets, built with clang-16 in build-fuzz/ (installed by
-# `scripts/setup.sh --fuzz`); each runs FUZZ_SECONDS (default 60).
+# `scripts/setup.sh --fuzz`); each runs FUZZ_SECONDS of CPU time (default 60),
+# FUZZ_PARALLEL of them at once (default 1).
 # FUZZ_TARGETS picks some (default all). See docs/fuzzing.md.
 fuzz:
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_PARALLEL=$(FUZZ_PARALLEL) JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # A bounded run (SOAK_SECONDS, default 180, at most 600) of bin/modeld under
 # mixed hostile load: both APIs, streaming or not, hang-ups, model switches,
