@@ -47,10 +47,15 @@ SAN_CMAKE = cmake -S . -B $(BUILD)-$(1) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMODELD_BIN_DIR=$(CURDIR)/$(BUILD)-$(1)/bin \
   -DCMAKE_PREFIX_PATH="$$(cat $(LLAMA_PREFIX_FILE));$(CMAKE_PREFIX_PATH)" >/dev/null
 SAN_EXCLUDE = static_binary|systemd_unit
-SAN_TESTS = -L 'unit|blackbox' -E '$(SAN_EXCLUDE)'
 # Under TSan (5-15x slower, shadow memory in RSS) the hundred-switch RSS
 # bound neither fits its timeout nor measures modeld; ASan and make test run it.
 TSAN_SLOW = RssOverAHundredSwitches
+# Under ASan: UBSan's vptr check reads memory through a pipe, which it cannot
+# open at the file limit that AcceptAtTheFileLimit sets, and then reports a
+# false "invalid vptr"; and ASan's malloc hides the heap figures standby
+# counts, so its budget sees RSS with ASan's shadow and keeps nothing in
+# RssOverAHundredSwitches. tests/sanitizers/README.md has the detail.
+ASAN_UNFIT = AcceptAtTheFileLimitPausesWithOneLogLine|RssOverAHundredSwitches
 
 test-asan: models
 	@$(call SAN_CMAKE,asan,address$(,)undefined)
@@ -58,7 +63,7 @@ test-asan: models
 	cd $(BUILD)-asan && ASAN_OPTIONS=$$(cat $(CURDIR)/tests/sanitizers/asan.options) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
-	  ctest --output-on-failure --timeout 600 -j1 $(SAN_TESTS)
+	  ctest --output-on-failure --timeout 600 -j1 -L 'unit|blackbox' -E '$(SAN_EXCLUDE)|$(ASAN_UNFIT)'
 
 test-tsan: models
 	@$(call SAN_CMAKE,tsan,thread)

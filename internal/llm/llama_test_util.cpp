@@ -8,8 +8,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <new>
+#include <sstream>
 
 #include "internal/llm/llama_backend.h"
 
@@ -151,6 +153,13 @@ ModelPtr LoadSpecOrFail(const LoadSpec& spec) {
 }
 
 long ThreadAllocations() { return g_allocations; }
+
+std::string ReadSourceFile(const std::string& relative) {
+  std::ifstream in(std::string(MODELD_SOURCE_DIR) + "/" + relative);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 bool CountsAllocations() {
 #ifdef MODELD_SANITIZER_NEW

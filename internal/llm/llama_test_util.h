@@ -98,6 +98,9 @@ long ThreadAllocations();
 // counted there, so the allocation tests skip.
 bool CountsAllocations();
 
+// The text of `relative` in the source tree ("" when it cannot be read).
+std::string ReadSourceFile(const std::string& relative);
+
 // The prompt most tests use.
 inline const std::string kPrompt = "the quick brown fox";
 

@@ -96,6 +96,8 @@ class Manager {
   bool UnloadDueLocked() const REQUIRES(mu_);
   // Releases mu_ while the model is freed; holds it again on return.
   void UnloadLocked() REQUIRES(mu_);
+  // The model slot is empty: no loaded id, no sequences, no cells in use.
+  void ForgetModelLocked() REQUIRES(mu_);
   // Ends every queued request with `status`.
   void FailQueueLocked(const Status& status) REQUIRES(mu_);
 

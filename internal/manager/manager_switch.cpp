@@ -34,13 +34,7 @@ void Manager::SwitchLocked() {
   model_.reset();  // exactly one context: free the old model before loading
   {
     sync::MutexLock relock(mu_);
-    loaded_.clear();
-    preemptions_ += model_preemptions_;
-    model_preemptions_ = 0;
-    admission_.Reset(0);
-    running_.clear();
-    model_loaded_cells_ = 0;
-    kv_cells_used_ = 0;
+    ForgetModelLocked();
   }
   const auto freed = Clock::now();
   Result<llm::ModelPtr> loaded = backend_.Load(spec, *control);
@@ -134,20 +128,24 @@ bool Manager::UnloadDueLocked() const {
 void Manager::UnloadLocked() {
   const std::string id = loaded_;
   target_.clear();
-  loaded_.clear();
   if (previous_ == id) previous_.clear();
-  preemptions_ += model_preemptions_;
-  model_preemptions_ = 0;
-  admission_.Reset(0);
-  running_.clear();
-  model_loaded_cells_ = 0;
-  kv_cells_used_ = 0;
+  ForgetModelLocked();
   SetStateLocked(ModelState::kEmpty, "");
   release_pending_ = true;
   mu_.unlock();
   model_.reset();
   backend_.DropStandby(id);  // freeing may have put its weights there
   mu_.lock();
+}
+
+void Manager::ForgetModelLocked() {
+  loaded_.clear();
+  preemptions_ += model_preemptions_;
+  model_preemptions_ = 0;
+  admission_.Reset(0);
+  running_.clear();
+  model_loaded_cells_ = 0;
+  kv_cells_used_ = 0;
 }
 
 }  // namespace modeld::manager

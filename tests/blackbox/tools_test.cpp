@@ -4,6 +4,8 @@
 // tiny model's ChatML template falls back to the generic JSON format. The
 // weights are random, so only the grammar makes a forced call well-formed.
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,41 +15,14 @@
 namespace modeld::blackbox {
 namespace {
 
-const std::string kHermes = R"({%- if tools %}<|im_start|>system
-# Tools
-
-You are provided with function signatures within <tools></tools> XML tags:
-<tools>
-{%- for tool in tools %}
-{{ tool | tojson }}
-{%- endfor %}
-</tools>
-
-For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:
-<tool_call>
-{"name": <function-name>, "arguments": <args-json-object>}
-</tool_call><|im_end|>
-{% endif %}
-{%- for message in messages %}
-{%- if message.role == "user" or message.role == "system" %}<|im_start|>{{ message.role }}
-{{ message.content }}<|im_end|>
-{% elif message.role == "assistant" %}<|im_start|>assistant
-{%- if message.content %}
-{{ message.content }}{% endif %}
-{%- for tool_call in message.tool_calls %}
-{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}
-<tool_call>
-{"name": "{{ tool_call.name }}", "arguments": {{ tool_call.arguments | tojson }}}
-</tool_call>
-{%- endfor %}<|im_end|>
-{% elif message.role == "tool" %}<|im_start|>user
-<tool_response>
-{{ message.content }}
-</tool_response><|im_end|>
-{% endif %}
-{%- endfor %}
-{%- if add_generation_prompt %}<|im_start|>assistant
-{% endif %})";
+// A Hermes-style template with native tool markup (shared with the llm unit test).
+std::string HermesTemplate() {
+  std::ifstream in(std::string(MODELD_SOURCE_DIR) + "/tests/data/hermes_tools.jinja");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+const std::string kHermes = HermesTemplate();
 
 class ToolsTest : public BlackboxTest {
  protected:
