@@ -33,8 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(chat->params.messages.has_value() && !chat->params.messages->empty(),
           "a chat has messages");
     for (const auto& m : *chat->params.messages) {
-      Check(m.role == "system" || m.role == "user" || m.role == "assistant",
+      // "tool": a tool's result, which the template renders (issue 15).
+      Check(m.role == "system" || m.role == "user" || m.role == "assistant" || m.role == "tool",
             "roles are the template's");
+      Check(m.role == "assistant" || m.tool_calls.empty(), "only the assistant calls tools");
     }
   }
   if (auto completion = modeld::httpapi::ParseCompletionRequest(body); completion.ok()) {
