@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Clones the committed HEAD of this repository into a temporary folder and
 # runs the README's test command there exactly as CI does (`CI=true bash
-# .ci/run`, i.e. `make test`), then prints how long it took. Uncommitted and
+# .ci/run`, i.e. `make test` and `make test-asan`), then prints how long it took. Uncommitted and
 # untracked files are not part of the clone, so this shows whether a commit
 # passes from a fresh clone. `make fresh-check` calls it.
 #
