@@ -17,24 +17,15 @@
 namespace modeld::llm {
 namespace {
 
-struct VocabDeleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-
 class ChatTemplateTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    LlamaBackend::Create(1);
-    llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    model_.reset(llama_model_load_from_file(testutil::TinyModelPath().c_str(), mp));
-  }
+  static void SetUpTestSuite() { model_ = testutil::LoadTinyVocab(); }
   static void TearDownTestSuite() { model_.reset(); }
   void SetUp() override { ASSERT_NE(model_, nullptr); }
 
-  static std::unique_ptr<llama_model, VocabDeleter> model_;
+  static testutil::VocabModel model_;
 };
-std::unique_ptr<llama_model, VocabDeleter> ChatTemplateTest::model_;
+testutil::VocabModel ChatTemplateTest::model_;
 
 const std::vector<ChatMessage> kChat = {
     {"system", "Be brief."}, {"user", "hi"}, {"assistant", "hello"}, {"user", "bye"}};

@@ -154,6 +154,13 @@ ModelPtr LoadSpecOrFail(const LoadSpec& spec) {
 
 long ThreadAllocations() { return g_allocations; }
 
+VocabModel LoadTinyVocab() {
+  LlamaBackend::Create(1);  // initializes llama.cpp and its log
+  llama_model_params mp = llama_model_default_params();
+  mp.vocab_only = true;
+  return VocabModel(llama_model_load_from_file(TinyModelPath().c_str(), mp));
+}
+
 std::string ReadSourceFile(const std::string& relative) {
   std::ifstream in(std::string(MODELD_SOURCE_DIR) + "/" + relative);
   std::stringstream text;

@@ -91,6 +91,11 @@ struct BareLlama {
 };
 BareLlama LoadBare(const std::string& path, int n_ctx);
 
+// The tiny model's vocabulary and template only (vocab_only: no weights), for
+// tokenizer and template tests; initializes llama.cpp first. Null on error.
+using VocabModel = std::unique_ptr<llama_model, BareLlama::ModelDeleter>;
+VocabModel LoadTinyVocab();
+
 // Heap allocations (operator new calls) made so far by the calling thread.
 // The test binary's global operator new counts them.
 long ThreadAllocations();

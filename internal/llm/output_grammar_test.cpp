@@ -31,25 +31,16 @@ constexpr const char* kBoundedSchema = R"({
   "additionalProperties": false
 })";
 
-struct VocabDeleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-
 class OutputGrammarTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    LlamaBackend::Create(1);  // initializes llama.cpp and its log
-    llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    vocab_model_.reset(llama_model_load_from_file(TinyModelPath().c_str(), mp));
-  }
+  static void SetUpTestSuite() { vocab_model_ = testutil::LoadTinyVocab(); }
   static void TearDownTestSuite() { vocab_model_.reset(); }
   void SetUp() override { ASSERT_NE(vocab_model_, nullptr); }
   static const llama_vocab* Vocab() { return llama_model_get_vocab(vocab_model_.get()); }
 
-  static std::unique_ptr<llama_model, VocabDeleter> vocab_model_;
+  static testutil::VocabModel vocab_model_;
 };
-std::unique_ptr<llama_model, VocabDeleter> OutputGrammarTest::vocab_model_;
+testutil::VocabModel OutputGrammarTest::vocab_model_;
 
 TEST_F(OutputGrammarTest, SchemaBecomesAGrammarTheVocabularyAccepts) {
   GenerateParams p;

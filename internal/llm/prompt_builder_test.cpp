@@ -16,18 +16,9 @@
 namespace modeld::llm {
 namespace {
 
-struct VocabDeleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
-
 class PromptBuilderTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    LlamaBackend::Create(1);  // initializes llama.cpp and its log
-    llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    vocab_model_.reset(llama_model_load_from_file(testutil::TinyModelPath().c_str(), mp));
-  }
+  static void SetUpTestSuite() { vocab_model_ = testutil::LoadTinyVocab(); }
   static void TearDownTestSuite() { vocab_model_.reset(); }
   void SetUp() override { ASSERT_NE(vocab_model_, nullptr); }
 
@@ -54,9 +45,9 @@ class PromptBuilderTest : public ::testing::Test {
     return std::count(tokens.begin(), tokens.end(), t);
   }
 
-  static std::unique_ptr<llama_model, VocabDeleter> vocab_model_;
+  static testutil::VocabModel vocab_model_;
 };
-std::unique_ptr<llama_model, VocabDeleter> PromptBuilderTest::vocab_model_;
+testutil::VocabModel PromptBuilderTest::vocab_model_;
 
 TEST_F(PromptBuilderTest, TheTemplatesMarkersAreControlTokens) {
   const llama_token im_start = Token("<|im_start|>");

@@ -21,13 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-// A small Hermes-style template: the tools in <tools>, calls in <tool_call>.
 // A Hermes-style template with native tool markup (shared with the black-box test).
 const std::string kHermes = testutil::ReadSourceFile("tests/data/hermes_tools.jinja");
-
-struct VocabDeleter {
-  void operator()(llama_model* m) const { llama_model_free(m); }
-};
 
 ToolRequest Weather(ToolChoice choice, bool parallel = true) {
   ToolRequest t;
@@ -51,12 +46,7 @@ GenerateParams Ask(ToolRequest tools) {
 
 class ToolTemplateTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    LlamaBackend::Create(1);
-    llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    model_.reset(llama_model_load_from_file(testutil::TinyModelPath().c_str(), mp));
-  }
+  static void SetUpTestSuite() { model_ = testutil::LoadTinyVocab(); }
   static void TearDownTestSuite() { model_.reset(); }
   void SetUp() override { ASSERT_NE(model_, nullptr); }
 
@@ -76,9 +66,9 @@ class ToolTemplateTest : public ::testing::Test {
     return n;
   }
 
-  static std::unique_ptr<llama_model, VocabDeleter> model_;
+  static testutil::VocabModel model_;
 };
-std::unique_ptr<llama_model, VocabDeleter> ToolTemplateTest::model_;
+testutil::VocabModel ToolTemplateTest::model_;
 
 TEST_F(ToolTemplateTest, ToolsAppearInTheTemplatesOwnPrompt) {
   PromptBuilder b(model_.get(), kHermes, false, "hermes");
