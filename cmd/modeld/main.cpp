@@ -32,6 +32,7 @@
 #include "internal/manager/multi_observer.h"
 #include "internal/platform/file_watcher.h"
 #include "internal/platform/huge_pages.h"
+#include "internal/platform/malloc_tuning.h"
 #include "internal/platform/signals.h"
 #include "internal/registry/api_key_file.h"
 #include "internal/registry/config_source.h"
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   // are read only at process start.
   std::string huge_pages;
   modeld::platform::ReexecWithHugePages(argv, &huge_pages);
+  const std::string malloc_reuse = modeld::platform::KeepFreedHeap();
   // Signals are taken by sigwait on this thread; every thread started later
   // inherits the mask, so none of them is interrupted.
   modeld::platform::BlockServiceSignals();
@@ -354,6 +356,7 @@ int main(int argc, char** argv) {
                           {"version", MODELD_VERSION},
                           {"default_model", std::string(reg->default_model())},
                           {"malloc_huge_pages", huge_pages},
+                          {"malloc_reuse", malloc_reuse},
                           {"thp", modeld::platform::TransparentHugePageMode()},
                           {"api_keys", policy->key_count()},
                           {"max_connections", limits.max_connections},

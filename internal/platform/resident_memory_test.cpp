@@ -1,4 +1,5 @@
 #include "internal/platform/resident_memory.h"
+#include "internal/platform/sanitizer.h"
 
 #include <gtest/gtest.h>
 
@@ -39,13 +40,9 @@ TEST(ResidentMemoryTest, TouchingMemoryShowsAsAnon) {
 }
 
 TEST(ResidentMemoryTest, HeapInUseCountsAnAllocationUntilItIsFreed) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "a sanitizer's allocator replaces malloc; mallinfo2 does not see it";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-  GTEST_SKIP() << "a sanitizer's allocator replaces malloc; mallinfo2 does not see it";
-#endif
-#endif
+  if (kSanitizerReplacesMalloc) {
+    GTEST_SKIP() << "a sanitizer's allocator replaces malloc; mallinfo2 does not see it";
+  }
   const int64_t before = HeapInUseBytes();
   constexpr size_t kBytes = 8 << 20;
   auto block = std::make_unique<char[]>(kBytes);
