@@ -62,7 +62,7 @@ class LlamaModel : public Model {
   static constexpr int kPrefillChunk = 512;
   // Sequence ids after the generation slots, reserved for embeddings
   // requests (LlamaBackend adds them to the context's n_seq_max).
-  static constexpr int kEmbedSequences = 16;
+  static constexpr int kEmbedSequences = 4;
   // The shortest cached prefix worth reusing (a lone BOS is not).
   static constexpr int kMinReuse = 2;
 

@@ -23,7 +23,8 @@ bool Names(std::string_view tunables, std::string_view name) {
 
 MallocSettings MallocSettingsToApply(std::string_view glibc_tunables) {
   return {.trim_threshold = !Names(glibc_tunables, "glibc.malloc.trim_threshold"),
-          .mmap_threshold = !Names(glibc_tunables, "glibc.malloc.mmap_threshold")};
+          .mmap_threshold = !Names(glibc_tunables, "glibc.malloc.mmap_threshold"),
+          .arena_max = !Names(glibc_tunables, "glibc.malloc.arena_max")};
 }
 
 HeapRelease ReleaseFreeHeapAbove(size_t keep) {
@@ -40,15 +41,18 @@ std::string KeepFreedHeap() {
   const char* env = std::getenv("GLIBC_TUNABLES");
   const MallocSettings s = MallocSettingsToApply(env != nullptr ? env : "");
   std::string done;
-  // Either one alone also turns off glibc's dynamic thresholds, which is
-  // what lets a 400 KB vector stay in the arena instead of being mmap'd.
-  if (s.trim_threshold && mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes) == 1) {
-    done += "trim_threshold=" + std::to_string(kTrimThresholdBytes);
-  }
-  if (s.mmap_threshold && mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes) == 1) {
-    done += (done.empty() ? "" : ",") + std::string("mmap_threshold=") +
-            std::to_string(kMmapThresholdBytes);
-  }
+  auto set = [&done](bool wanted, int param, int value, const char* name) {
+    if (!wanted || mallopt(param, value) != 1) return;
+    if (!done.empty()) done += ',';
+    done += name;
+    done += '=';
+    done += std::to_string(value);
+  };
+  // Either threshold alone also turns off glibc's dynamic thresholds, which
+  // is what lets a 400 KB vector stay in the arena instead of being mmap'd.
+  set(s.trim_threshold, M_TRIM_THRESHOLD, kTrimThresholdBytes, "trim_threshold");
+  set(s.mmap_threshold, M_MMAP_THRESHOLD, kMmapThresholdBytes, "mmap_threshold");
+  set(s.arena_max, M_ARENA_MAX, kArenaMax, "arena_max");
   return done.empty() ? "left to GLIBC_TUNABLES" : done;
 }
 
