@@ -23,8 +23,7 @@ bool Names(std::string_view tunables, std::string_view name) {
 
 MallocSettings MallocSettingsToApply(std::string_view glibc_tunables) {
   return {.trim_threshold = !Names(glibc_tunables, "glibc.malloc.trim_threshold"),
-          .mmap_threshold = !Names(glibc_tunables, "glibc.malloc.mmap_threshold"),
-          .arena_max = !Names(glibc_tunables, "glibc.malloc.arena_max")};
+          .mmap_threshold = !Names(glibc_tunables, "glibc.malloc.mmap_threshold")};
 }
 
 HeapRelease ReleaseFreeHeapAbove(size_t keep) {
@@ -52,7 +51,6 @@ std::string KeepFreedHeap() {
   // is what lets a 400 KB vector stay in the arena instead of being mmap'd.
   set(s.trim_threshold, M_TRIM_THRESHOLD, kTrimThresholdBytes, "trim_threshold");
   set(s.mmap_threshold, M_MMAP_THRESHOLD, kMmapThresholdBytes, "mmap_threshold");
-  set(s.arena_max, M_ARENA_MAX, kArenaMax, "arena_max");
   return done.empty() ? "left to GLIBC_TUNABLES" : done;
 }
 

@@ -7,9 +7,9 @@
 // arena) glibc gives the freed top back to the kernel at once, so the next
 // token faults the same pages in again: on `tiny` with a json_schema that was
 // a quarter of decode time. A fixed trim threshold and mmap threshold keep
-// those chunks in the arena, and one arena serves every thread. RSS stays bounded because modeld
-// calls malloc_trim(0) itself when idle after a switch with much heap free (ReleaseFreeHeapAbove),
-// and the big buffers are mmap'd, not heap.
+// those chunks in the arena. RSS stays bounded because modeld calls
+// malloc_trim(0) itself when idle after a switch with much heap free
+// (ReleaseFreeHeapAbove), and the big buffers are mmap'd, not heap.
 
 #include <cstddef>
 #include <string>
@@ -19,24 +19,18 @@ namespace modeld::platform {
 
 // What KeepFreedHeap sets, unless GLIBC_TUNABLES names the same setting.
 inline constexpr int kTrimThresholdBytes = 256 << 20;
-// glibc's largest: a load's per-tensor read buffers (a 7B model's FFN
-// weights are 25 MB) come back from the heap for the next tensor instead of
-// being mapped and faulted in again; larger buffers (KV cache, repacked
-// weights) are mmap'd, madvised for huge pages (huge_pages.h) and returned
+// A load's per-tensor read buffers for repacking (6.5 MB for a `1b` FFN
+// weight) come back from the heap for the next tensor instead of being
+// mapped and faulted in again; buffers from 8 MiB up (weights, KV cache,
+// compute) are mmap'd, madvised for huge pages (huge_pages.h) and returned
 // whole when freed.
-inline constexpr int kMmapThresholdBytes = 32 << 20;
-// One arena for every thread: the main arena grows by sbrk, which glibc
-// madvises for huge pages too, while a thread's own arena is faulted in 4 KiB
-// at a time (a load runs on the worker thread). modeld's threads allocate
-// little once running, so they do not contend for it.
-inline constexpr int kArenaMax = 1;
+inline constexpr int kMmapThresholdBytes = 8 << 20;
 // How much free heap may stay with the process once a switch has settled.
 inline constexpr size_t kKeptFreeHeapBytes = 8 << 20;
 
 struct MallocSettings {
   bool trim_threshold = false;
   bool mmap_threshold = false;
-  bool arena_max = false;
 };
 
 // Which settings modeld should apply, given the user's GLIBC_TUNABLES: each

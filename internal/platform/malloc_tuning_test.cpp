@@ -14,7 +14,6 @@ TEST(MallocTuningTest, AppliesBothWhenTheUserSetNeither) {
   const MallocSettings s = MallocSettingsToApply("glibc.malloc.hugetlb=1");
   EXPECT_TRUE(s.trim_threshold);
   EXPECT_TRUE(s.mmap_threshold);
-  EXPECT_TRUE(s.arena_max);
 }
 
 TEST(MallocTuningTest, TheUsersOwnSettingWins) {
@@ -25,7 +24,6 @@ TEST(MallocTuningTest, TheUsersOwnSettingWins) {
       MallocSettingsToApply("glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=65536");
   EXPECT_TRUE(mmap.trim_threshold);
   EXPECT_FALSE(mmap.mmap_threshold);
-  EXPECT_FALSE(MallocSettingsToApply("glibc.malloc.arena_max=4").arena_max);
 }
 
 TEST(MallocTuningTest, OnlyWholeNamesCount) {
