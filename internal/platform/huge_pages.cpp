@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "internal/platform/glibc_tunables.h"
+
 namespace modeld::platform {
 namespace {
 
@@ -24,13 +26,7 @@ const char* EnvOr(const char* name, const char* fallback) {
 std::string HugePageTunables(std::string_view current, std::string_view opt_out) {
   if (opt_out == "0" || opt_out == "off" || opt_out == "false") return "";
   // The user's own hugetlb choice wins (0 turns it off, 2 asks for hugetlbfs).
-  size_t pos = 0;
-  while ((pos = current.find(kTunable, pos)) != std::string_view::npos) {
-    const bool starts = pos == 0 || current[pos - 1] == ':';
-    const size_t end = pos + kTunable.size();
-    if (starts && end < current.size() && current[end] == '=') return "";
-    pos = end;
-  }
+  if (TunableIsSet(current, kTunable)) return "";
   std::string out(current);
   if (!out.empty()) out += ':';
   out += kTunable;

@@ -4,26 +4,13 @@
 
 #include <cstdlib>
 
+#include "internal/platform/glibc_tunables.h"
+
 namespace modeld::platform {
-namespace {
-
-// True when `tunables` (name=value pairs joined by ':') sets `name`.
-bool Names(std::string_view tunables, std::string_view name) {
-  size_t pos = 0;
-  while ((pos = tunables.find(name, pos)) != std::string_view::npos) {
-    const bool starts = pos == 0 || tunables[pos - 1] == ':';
-    const size_t end = pos + name.size();
-    if (starts && end < tunables.size() && tunables[end] == '=') return true;
-    pos = end;
-  }
-  return false;
-}
-
-}  // namespace
 
 MallocSettings MallocSettingsToApply(std::string_view glibc_tunables) {
-  return {.trim_threshold = !Names(glibc_tunables, "glibc.malloc.trim_threshold"),
-          .mmap_threshold = !Names(glibc_tunables, "glibc.malloc.mmap_threshold")};
+  return {.trim_threshold = !TunableIsSet(glibc_tunables, "glibc.malloc.trim_threshold"),
+          .mmap_threshold = !TunableIsSet(glibc_tunables, "glibc.malloc.mmap_threshold")};
 }
 
 HeapRelease ReleaseFreeHeapAbove(size_t keep) {
