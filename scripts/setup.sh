@@ -90,14 +90,25 @@ fi
 cache="${MODELD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modeld}"
 cuda=OFF; [[ "${MODELD_CUDA:-0}" == 1 ]] && cuda=ON
 march=$(gcc -march=native -Q --help=target 2>/dev/null | awk '/^ +-march=/{m=$2} END{print m}' || true)
-flags="Release;GGML_NATIVE=ON;GGML_CUDA=$cuda;GGML_OPENMP=OFF;BUILD_SHARED_LIBS=OFF;march=${march:-unknown}"
+# Patches applied on top of the pinned source (scripts/llama-patches/README.md).
+# Their hash is part of the key, so changing one makes a new build.
+shopt -s nullglob
+patches=("$here"/llama-patches/*.patch)
+shopt -u nullglob
+phash=none
+((${#patches[@]})) && phash="$(cat "${patches[@]}" | sha256sum | cut -c1-10)"
+flags="Release;GGML_NATIVE=ON;GGML_CUDA=$cuda;GGML_OPENMP=OFF;BUILD_SHARED_LIBS=OFF;march=${march:-unknown};patches=$phash"
 key="$(printf '%s' "$flags" | sha256sum | cut -c1-10)"
 prefix="$cache/llama-$LLAMA_TAG-$key"
 src="$cache/src/llama.cpp-$LLAMA_TAG"
 mkdir -p "$cache/src"
 
+# The source folder holds the pinned commit with exactly this patch set; its
+# marker names both, so a folder with other patches is made again. Patching
+# in place keeps the source path, and so ccache's entries, the same.
+source_id="$LLAMA_COMMIT patches=$phash"
 fetch_source() {
-  [[ -f "$src/.modeld-verified" ]] && return
+  [[ -f "$src/.modeld-verified" && "$(cat "$src/.modeld-verified")" == "$source_id" ]] && return
   local tgz="$cache/src/$LLAMA_NPM_PACKAGE-$LLAMA_NPM_VERSION.tgz"
   if [[ ! -f "$tgz" ]]; then
     log "npm pack $LLAMA_NPM_PACKAGE@$LLAMA_NPM_VERSION"
@@ -117,7 +128,12 @@ fetch_source() {
   local head; head=$(git -C "$src" rev-parse HEAD)
   [[ "$head" == "$LLAMA_COMMIT" ]] || { log "bundle commit $head, expected $LLAMA_COMMIT"; exit 1; }
   rm -rf "$tmp"
-  touch "$src/.modeld-verified"
+  local p
+  for p in "${patches[@]}"; do
+    git -C "$src" apply "$p" || { log "patch $p does not apply to $LLAMA_COMMIT"; exit 1; }
+    log "applied $(basename "$p")"
+  done
+  printf '%s\n' "$source_id" >"$src/.modeld-verified"
 }
 
 launcher=()

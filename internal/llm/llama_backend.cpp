@@ -174,10 +174,9 @@ Result<LlamaModel::ContextHandle> LlamaBackend::CreateContext(const LoadSpec& sp
   // its own sequence, without taking a slot's kept cache.
   cp.n_seq_max = static_cast<uint32_t>(std::clamp(spec.parallel, 1, kMaxParallel) +
                                        LlamaModel::kEmbedSequences);
-  // Unified: a request may use every cell. Its cost, measured: llama_decode
-  // then checks each batch against LLAMA_MAX_SEQ (256) sequences, an
-  // O(256^2) loop that is ~13% of a decode step on `tiny` (nothing on
-  // larger models); llama-bench, with one split sequence, does not pay it.
+  // Unified: a request may use every cell. llama_decode then checks each
+  // batch against LLAMA_MAX_SEQ (256) sequences; the O(256^2) part of that
+  // check is skipped by scripts/llama-patches/0001 (docs/decisions.md).
   cp.kv_unified = true;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
