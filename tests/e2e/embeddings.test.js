@@ -19,10 +19,7 @@ describe('embeddings against modeld', () => {
   });
 
   after(async () => {
-    const exit = await server.stop();
-    assert.deepEqual(exit, {code: 0, signal: null}, 'modeld exits 0 on SIGTERM');
-    const bad = server.logs.filter((l) => l.unparsable !== undefined);
-    assert.deepEqual(bad, [], 'every stderr line is JSON');
+    await server.stopAndCheck();
   });
 
   test('openai SDK: float vectors, normalized, with usage; the request switches models', async () => {

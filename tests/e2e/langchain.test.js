@@ -44,10 +44,7 @@ describe('LangChain ChatOpenAI against modeld', () => {
   });
 
   after(async () => {
-    const exit = await server.stop();
-    assert.deepEqual(exit, {code: 0, signal: null}, 'modeld exits 0 on SIGTERM');
-    const bad = server.logs.filter((l) => l.unparsable !== undefined);
-    assert.deepEqual(bad, [], 'every stderr line is JSON');
+    await server.stopAndCheck();
   });
 
   test('withStructuredOutput jsonSchema returns an object valid against the schema', async () => {

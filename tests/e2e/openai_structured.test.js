@@ -54,10 +54,7 @@ describe('structured output and tools: openai SDK against modeld', () => {
   });
 
   after(async () => {
-    const exit = await server.stop();
-    assert.deepEqual(exit, {code: 0, signal: null}, 'modeld exits 0 on SIGTERM');
-    const bad = server.logs.filter((l) => l.unparsable !== undefined);
-    assert.deepEqual(bad, [], 'every stderr line is JSON');
+    await server.stopAndCheck();
   });
 
   test('response_format json_schema (strict) parses and validates, greedy and sampled', async () => {

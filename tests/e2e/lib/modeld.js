@@ -1,6 +1,7 @@
 // Starts the real bin/modeld for a test file and talks to it over HTTP.
 // MODELD_BIN and MODELD_MODELS_DIR come from CTest (tests/CMakeLists.txt);
 // the defaults fit a checkout where `make` and `scripts/models.sh test` ran.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,6 +135,15 @@ export class Modeld {
     if (result === null) this.child.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
     return result;
+  }
+
+  // stop(), then what every suite expects of a clean stop: exit 0 on
+  // SIGTERM, and only JSON lines on stderr.
+  async stopAndCheck() {
+    const exit = await this.stop();
+    assert.deepEqual(exit, { code: 0, signal: null }, 'modeld exits 0 on SIGTERM');
+    const bad = this.logs.filter((l) => l.unparsable !== undefined);
+    assert.deepEqual(bad, [], 'every stderr line is JSON');
   }
 }
 
