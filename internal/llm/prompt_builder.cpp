@@ -190,14 +190,18 @@ Status PromptBuilder::TokenizeMasked(std::string_view rendered,
   return Status::Ok();
 }
 
+Status PromptBuilder::RequestGrammar(const GenerateParams& params, std::string& out) const {
+  if (params.json_schema.empty() && params.grammar.empty()) return Status::Ok();
+  Result<std::string> gbnf = OutputGrammar(params);
+  if (!gbnf.ok()) return gbnf.status();
+  const char* field = params.grammar.empty() ? "json_schema" : "grammar";
+  if (Status st = CheckGrammar(vocab_, *gbnf, field); !st.ok()) return st;
+  out = std::move(gbnf).value();
+  return Status::Ok();
+}
+
 Status PromptBuilder::PrepareFree(const GenerateParams& params, PreparedPrompt& out) const {
-  if (!params.json_schema.empty() || !params.grammar.empty()) {
-    Result<std::string> gbnf = OutputGrammar(params);
-    if (!gbnf.ok()) return gbnf.status();
-    const char* field = params.grammar.empty() ? "json_schema" : "grammar";
-    if (Status st = CheckGrammar(vocab_, *gbnf, field); !st.ok()) return st;
-    out.grammar = std::move(gbnf).value();
-  }
+  if (Status st = RequestGrammar(params, out.grammar); !st.ok()) return st;
   return Build(params, out.tokens);
 }
 
@@ -232,8 +236,12 @@ Result<bool> PromptBuilder::PrepareNative(const GenerateParams& params, Prepared
   std::optional<NativeToolPrompt> native =
       native_tools_->Apply(mask ? Masked(messages) : messages, params.tools, why);
   if (!native.has_value()) return false;
-  // common's grammar must compile against this vocabulary too.
-  if (Status st = CheckGrammar(vocab_, native->grammar, "tools"); !st.ok()) {
+  if (!params.tools.active()) {
+    // Only shown tools or past calls: the reply is free text, under the
+    // request's own json_schema or grammar as without tools.
+    if (Status st = RequestGrammar(params, native->grammar); !st.ok()) return st;
+  } else if (Status st = CheckGrammar(vocab_, native->grammar, "tools"); !st.ok()) {
+    // common's grammar must compile against this vocabulary too.
     why = "llama.cpp rejects common's tool grammar: " + st.message();
     return false;
   }
@@ -274,7 +282,7 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
     return Status::Unsupported("tools cannot be combined with a json_schema or grammar");
   }
   std::string why = native_tools_error_;
-  if (tools.active() && native_tools_ != nullptr) {
+  if (native_tools_ != nullptr) {
     if (ToolTextHasSpecial(params)) {
       why = "the tools' text holds control-token text";
     } else {
@@ -290,7 +298,8 @@ Status PromptBuilder::PrepareTools(const GenerateParams& params, PreparedPrompt&
     }
   }
   // The generic format: the history's calls as text, and with active tools
-  // their description and the reply's JSON schema.
+  // their description and the reply's JSON schema. Tools shown but not
+  // offered (tool_choice `none`) are left out here.
   GenerateParams generic;
   generic.messages = GenericToolMessages(tools, *params.messages);
   generic.json_schema = params.json_schema;
@@ -312,8 +321,10 @@ Result<PreparedPrompt> PromptBuilder::Prepare(const GenerateParams& params, int 
     if (!IsValidUtf8(stop)) return Status::InvalidRequest("stop strings must be valid UTF-8");
   }
   PreparedPrompt prepared;
-  const bool tools =
-      params.messages.has_value() && (params.tools.active() || HasToolCalls(*params.messages));
+  // Tools with tool_choice `none` are still shown (by a template that
+  // describes them), as llama-server does; only active ones constrain.
+  const bool tools = params.messages.has_value() &&
+                     (!params.tools.tools.empty() || HasToolCalls(*params.messages));
   if (Status st = tools ? PrepareTools(params, prepared) : PrepareFree(params, prepared);
       !st.ok()) {
     return st;

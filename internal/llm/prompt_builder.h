@@ -62,6 +62,9 @@ class PromptBuilder {
 
  private:
   Status BuildTokens(const GenerateParams& params, std::vector<llama_token>& out) const;
+  // The request's json_schema or grammar as checked GBNF in `out` (left
+  // alone when it has neither); 400 naming the field when it is invalid.
+  Status RequestGrammar(const GenerateParams& params, std::string& out) const;
   // The grammar of params' json_schema or grammar (checked), and its tokens.
   Status PrepareFree(const GenerateParams& params, PreparedPrompt& out) const;
   // A chat with tools or tool history: native when it can, else generic.

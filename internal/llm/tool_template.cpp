@@ -120,8 +120,9 @@ std::optional<NativeToolPrompt> NativeTools::Apply(const std::vector<ChatMessage
   common_chat_templates_inputs in;
   for (const ChatMessage& m : messages) in.messages.push_back(ToCommon(m));
   for (const ToolSpec& t : tools.tools) in.tools.push_back({t.name, t.description, t.parameters});
-  in.tool_choice = tools.choice == ToolChoice::kRequired ? COMMON_CHAT_TOOL_CHOICE_REQUIRED
-                                                         : COMMON_CHAT_TOOL_CHOICE_AUTO;
+  in.tool_choice = !tools.active()                         ? COMMON_CHAT_TOOL_CHOICE_NONE
+                   : tools.choice == ToolChoice::kRequired ? COMMON_CHAT_TOOL_CHOICE_REQUIRED
+                                                           : COMMON_CHAT_TOOL_CHOICE_AUTO;
   in.parallel_tool_calls = tools.parallel;
   in.add_generation_prompt = true;
   in.use_jinja = true;
@@ -129,6 +130,17 @@ std::optional<NativeToolPrompt> NativeTools::Apply(const std::vector<ChatMessage
   NativeToolPrompt out;
   try {
     r = common_chat_templates_apply(tmpls_.get(), in);
+    if (!tools.active()) {
+      // As llama-server: the template shows the tools and the history's
+      // calls; nothing constrains or parses the reply.
+      if (r.prompt.empty()) {
+        why = "common rendered an empty prompt";
+        return std::nullopt;
+      }
+      out.prompt = std::move(r.prompt);
+      out.stops = std::move(r.additional_stops);
+      return out;
+    }
     if (r.prompt.empty() || r.grammar.empty() || r.parser.empty()) {
       why = "common found no tool-call format in the chat template";
       return std::nullopt;

@@ -19,7 +19,7 @@ struct common_chat_templates;
 
 namespace modeld::llm {
 
-// A chat request with tools, rendered by the template.
+// A chat request with tools or tool history, rendered by the template.
 struct NativeToolPrompt {
   std::string prompt;  // the whole rendering, ending with the generation prompt
   std::string grammar;
@@ -42,9 +42,13 @@ class NativeTools {
   static std::unique_ptr<NativeTools> Create(const llama_model* model,
                                              const std::string& override_source, std::string& why);
 
-  // Renders `messages` with `tools` (active). Empty, with `why` set, when
-  // the template has no tool markup common can constrain and parse; the
-  // caller then uses the generic format (tool_generic.h).
+  // Renders `messages` with `tools`. Active tools also get common's call
+  // grammar, triggers and parser. Inactive ones (tool_choice `none`, or only
+  // calls in the history) are rendered as the template shows them, and the
+  // reply is free text: no grammar, no parser. Empty, with `why` set, when
+  // the template has no tool markup common can render (or, for active
+  // tools, constrain and parse); the caller then uses the generic format
+  // (tool_generic.h).
   std::optional<NativeToolPrompt> Apply(const std::vector<ChatMessage>& messages,
                                         const ToolRequest& tools, std::string& why) const;
 

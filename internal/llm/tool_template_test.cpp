@@ -141,6 +141,70 @@ TEST_F(ToolTemplateTest, ToolHistoryUsesTheTemplatesMarkup) {
   EXPECT_NE(text.find("<tool_response>\nsunny\n</tool_response>"), std::string::npos) << text;
 }
 
+// The history of an earlier call, with its result.
+void AddCallHistory(GenerateParams& params) {
+  ChatMessage call("assistant", "");
+  call.tool_calls.push_back({"call_1", "get_weather", R"({"city":"Paris","celsius":20})"});
+  ChatMessage result("tool", "sunny");
+  result.tool_call_id = "call_1";
+  params.messages->push_back(call);
+  params.messages->push_back(result);
+}
+
+TEST_F(ToolTemplateTest, ToolHistoryWithoutToolsUsesTheTemplatesMarkupAndConstrainsNothing) {
+  PromptBuilder b(model_.get(), kHermes, false, "hermes");
+  GenerateParams params = Ask(ToolRequest{});
+  AddCallHistory(params);
+  auto p = b.Prepare(params, 2048);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const std::string text = Text(p->tokens);
+  EXPECT_NE(text.find("<tool_call>\n{\"name\": \"get_weather\""), std::string::npos) << text;
+  EXPECT_NE(text.find("<tool_response>\nsunny\n</tool_response>"), std::string::npos) << text;
+  EXPECT_EQ(text.find("<tools>"), std::string::npos) << "no tools to show: " << text;
+  EXPECT_TRUE(p->grammar.empty()) << p->grammar;
+  EXPECT_EQ(p->tool_parser, nullptr);
+}
+
+TEST_F(ToolTemplateTest, ToolChoiceNoneShowsTheToolsAndConstrainsNothing) {
+  PromptBuilder b(model_.get(), kHermes, false, "hermes");
+  auto p = b.Prepare(Ask(Weather(ToolChoice::kNone)), 2048);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const std::string text = Text(p->tokens);
+  EXPECT_NE(text.find("\"name\": \"get_weather\""), std::string::npos) << text;
+  EXPECT_TRUE(p->grammar.empty()) << p->grammar;
+  EXPECT_TRUE(p->trigger_patterns.empty() && p->trigger_tokens.empty());
+  EXPECT_EQ(p->tool_parser, nullptr);
+}
+
+TEST_F(ToolTemplateTest, ToolHistoryWithoutToolsKeepsTheRequestsOwnSchema) {
+  PromptBuilder b(model_.get(), kHermes, false, "hermes");
+  GenerateParams params = Ask(ToolRequest{});
+  AddCallHistory(params);
+  params.json_schema =
+      R"({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]})";
+  auto p = b.Prepare(params, 2048);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_NE(Text(p->tokens).find("<tool_response>"), std::string::npos);
+  EXPECT_FALSE(p->grammar.empty());
+  EXPECT_FALSE(p->grammar_lazy);
+  params.json_schema = R"({"$ref": "#/definitions/missing"})";
+  auto bad = b.Prepare(params, 2048);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidRequest) << bad.status().message();
+}
+
+TEST_F(ToolTemplateTest, ToolHistoryOnATemplateWithoutToolMarkupStaysVisibleAsText) {
+  PromptBuilder b(model_.get(), "", false, "tiny");  // the GGUF's ChatML template
+  GenerateParams params = Ask(ToolRequest{});
+  AddCallHistory(params);
+  auto p = b.Prepare(params, 2048);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  const std::string text = Text(p->tokens);
+  EXPECT_NE(text.find("get_weather"), std::string::npos) << text;
+  EXPECT_NE(text.find("sunny"), std::string::npos) << text;
+  EXPECT_TRUE(p->grammar.empty());
+}
+
 TEST_F(ToolTemplateTest, ControlTokenTextInContentStaysText) {
   PromptBuilder b(model_.get(), kHermes, false, "hermes");
   GenerateParams plain = Ask(Weather(ToolChoice::kRequired));

@@ -134,6 +134,35 @@ TEST_F(ToolsTest, StreamedForcedCallThroughTheTemplatesMarkupArrivesAsDeltaToolC
   ExpectFormat(*s, "hermes", "native");
 }
 
+// The follow-up turn of an agent loop: the history holds the call and its
+// result, and the request offers the tools with tool_choice "none".
+TEST_F(ToolsTest, ToolChoiceNoneAfterACallGivesAPlainReplyThroughTheTemplatesMarkup) {
+  Server* s = Start();
+  ASSERT_NE(s, nullptr);
+  json body = ForcedCall("hermes", false, 6);
+  body["tool_choice"] = "none";
+  body["max_tokens"] = 8;
+  body["messages"].push_back(
+      {{"role", "assistant"},
+       {"content", nullptr},
+       {"tool_calls", json::array({{{"id", "call_1"},
+                                    {"type", "function"},
+                                    {"function",
+                                     {{"name", "get_weather"},
+                                      {"arguments", R"({"city":"Lima","celsius":19})"}}}}})}});
+  body["messages"].push_back({{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "19 C"}});
+  const HttpResponse r = PostJson(s->port(), "/v1/chat/completions", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json out = json::parse(r.body);
+  const json& choice = out["choices"][0];
+  EXPECT_TRUE(choice["finish_reason"] == "stop" || choice["finish_reason"] == "length") << r.body;
+  EXPECT_TRUE(choice["message"]["content"].is_string()) << r.body;
+  EXPECT_FALSE(choice["message"].contains("tool_calls")) << r.body;
+  ExpectFormat(*s, "hermes", "native");
+  // The template's markup makes the prompt longer than the request alone.
+  EXPECT_GT(out["usage"]["prompt_tokens"].get<int>(), 40) << r.body;
+}
+
 TEST_F(ToolsTest, ATemplateWithoutToolMarkupUsesTheGenericFormat) {
   Server* s = Start();
   ASSERT_NE(s, nullptr);
