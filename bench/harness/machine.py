@@ -45,8 +45,12 @@ def llama_pin(root):
                     pin[k] = v
     except OSError:
         pass
+    # The speed-only patches scripts/setup.sh applies (scripts/llama-patches/).
+    pdir = os.path.join(root, "scripts", "llama-patches")
+    patches = sorted(f for f in os.listdir(pdir) if f.endswith(".patch")) if os.path.isdir(pdir) else []
     return {"tag": pin.get("LLAMA_TAG"), "commit": pin.get("LLAMA_COMMIT"),
-            "npm_package": pin.get("LLAMA_NPM_PACKAGE"), "npm_version": pin.get("LLAMA_NPM_VERSION")}
+            "npm_package": pin.get("LLAMA_NPM_PACKAGE"), "npm_version": pin.get("LLAMA_NPM_VERSION"),
+            "patches": patches}
 
 
 def modeld_commit(root):

@@ -382,11 +382,13 @@ def render(doc, json_name, chart_path):
     m, cfg = doc["machine"], doc["config"]
     llama, modeld = doc["llama_cpp"], doc["modeld"]
     commit = (modeld["commit"] or "unknown")[:10] + (" + local changes" if modeld["dirty"] else "")
+    patches = llama.get("patches") or []
+    patched = f" + {len(patches)} speed-only patch(es) (scripts/llama-patches)" if patches else ""
     lines = [
         "## Benchmarks", "",
         f"Run {doc['started_utc']} — **{doc['label']}**. {m['nproc']} × {m['cpu_model']}, "
         f"{m['mem_total_kb'] / 1048576:.0f} GiB; llama.cpp {llama['tag']} "
-        f"({(llama['commit'] or '')[:10]}); modeld {commit}. Every contender: same GGUF file, "
+        f"({(llama['commit'] or '')[:10]}){patched}; modeld {commit}. Every contender: same GGUF file, "
         f"{cfg['threads']} threads, context {cfg['ctx']}, greedy sampling; one warm-up, then "
         f"{cfg['reps']} round(s) run alternately; **median** (min–max).", "",
         f"Reproduce with `make bench` (`make bench-quick` for a short run). Every sample: "
